@@ -1,0 +1,1 @@
+//! The conformance suite every adaptor must pass (placeholder; filled by the adaptor work).
