@@ -11,6 +11,7 @@ pub mod core;
 pub mod broker;
 pub mod job;
 pub mod journal;
+pub mod checkpoint;
 
 pub use error::{Error, Result};
 pub use value::{ObjectValue, Table, Value};

@@ -1,0 +1,380 @@
+//! The checkpoint store: numbered generations of a job's state under
+//! `<state>/jobs/<id>/ckpt/<generation>/`, each a `files/` tree plus a `manifest`.
+//!
+//! A generation is assembled under a temporary name, every file and directory is fsynced, and
+//! only then is it renamed into place: a crash leaves either the whole generation or none of it.
+//! Hashes (BLAKE3) are computed while the bytes stream in, so large state is read once, and are
+//! checked again before every restart; a corrupt generation is skipped for the one before it.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use super::manifest::{FileEntry, Manifest};
+use crate::engine::error::{Error, Result};
+
+/// Buffer for streaming copies: large enough that syscalls do not dominate, small enough to stay
+/// in cache.
+const CHUNK: usize = 1 << 20;
+const PENDING_PREFIX: &str = ".pending-";
+
+pub struct CheckpointStore {
+    root: PathBuf,
+    keep: usize,
+}
+
+/// A generation being written; nothing is visible to readers until `commit`.
+pub struct PendingGeneration<'a> {
+    store: &'a CheckpointStore,
+    generation: u32,
+    dir: PathBuf,
+    files: Vec<FileEntry>,
+    committed: bool,
+}
+
+impl CheckpointStore {
+    /// Open (creating) the store at `root`, keeping the newest `keep` (at least 1) good
+    /// generations. Leftovers of an interrupted write are removed.
+    pub fn open(root: impl Into<PathBuf>, keep: usize) -> Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(|e| io_err(&root, "create the checkpoint directory", e))?;
+        let store = CheckpointStore { root, keep: keep.max(1) };
+        store.remove_pending()?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Committed generation numbers, oldest first.
+    pub fn generations(&self) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(|e| io_err(&self.root, "list checkpoints", e))? {
+            let entry = entry.map_err(|e| io_err(&self.root, "list checkpoints", e))?;
+            if let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+                out.push(n);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The directory holding generation `generation`'s files.
+    pub fn files_dir(&self, generation: u32) -> PathBuf {
+        self.generation_dir(generation).join("files")
+    }
+
+    fn generation_dir(&self, generation: u32) -> PathBuf {
+        self.root.join(format!("{generation:08}"))
+    }
+
+    /// Start the next generation.
+    pub fn begin(&self) -> Result<PendingGeneration<'_>> {
+        let generation = self.generations()?.last().map_or(1, |g| g + 1);
+        let dir = self.root.join(format!("{PENDING_PREFIX}{generation:08}"));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, "clear a stale pending checkpoint", e))?;
+        }
+        fs::create_dir_all(dir.join("files")).map_err(|e| io_err(&dir, "create a pending checkpoint", e))?;
+        Ok(PendingGeneration { store: self, generation, dir, files: Vec::new(), committed: false })
+    }
+
+    /// Read and verify generation `generation`: the manifest parses and every file has its
+    /// recorded size and hash.
+    pub fn verify(&self, generation: u32) -> Result<Manifest> {
+        let dir = self.generation_dir(generation);
+        let text = fs::read_to_string(dir.join("manifest")).map_err(|e| {
+            Error::CheckpointCorrupt(format!("checkpoint generation {generation}: manifest unreadable: {e}"))
+        })?;
+        let manifest = Manifest::parse(&text).map_err(|m| {
+            Error::CheckpointCorrupt(format!("checkpoint generation {generation}: manifest malformed: {m}"))
+        })?;
+        if manifest.generation != generation {
+            return Err(Error::CheckpointCorrupt(format!(
+                "checkpoint generation {generation}: manifest says generation {}",
+                manifest.generation
+            )));
+        }
+        for f in &manifest.files {
+            let path = dir.join("files").join(&f.path);
+            let (size, hash) = hash_file(&path).map_err(|e| {
+                Error::CheckpointCorrupt(format!("checkpoint generation {generation}: {}: {e}", f.path))
+            })?;
+            if size != f.size || hash != f.blake3 {
+                return Err(Error::CheckpointCorrupt(format!(
+                    "checkpoint generation {generation}: {} changed (size {size}, expected {}; hash {})",
+                    f.path,
+                    f.size,
+                    if hash == f.blake3 { "matches" } else { "differs" }
+                )));
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The newest generation that verifies, with the reasons older ones were skipped.
+    /// GAT_NO_CHECKPOINT when there is none at all, GAT_CHECKPOINT_CORRUPT when all are corrupt.
+    pub fn latest_good(&self) -> Result<(Manifest, Vec<String>)> {
+        let generations = self.generations()?;
+        if generations.is_empty() {
+            return Err(Error::NoCheckpoint(format!("no checkpoint in {}", self.root.display())));
+        }
+        let mut skipped = Vec::new();
+        for &g in generations.iter().rev() {
+            match self.verify(g) {
+                Ok(m) => return Ok((m, skipped)),
+                Err(e) => {
+                    tracing::warn!(target: "gat::checkpoint", "skipping corrupt checkpoint: {e}");
+                    skipped.push(e.to_string());
+                }
+            }
+        }
+        Err(Error::CheckpointCorrupt(format!("every checkpoint failed verification: {}", skipped.join("; "))))
+    }
+
+    /// Remove all but the newest `keep` generations.
+    fn prune(&self) -> Result<()> {
+        let generations = self.generations()?;
+        let excess = generations.len().saturating_sub(self.keep);
+        for &g in &generations[..excess] {
+            let dir = self.generation_dir(g);
+            fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, "prune an old checkpoint", e))?;
+        }
+        Ok(())
+    }
+
+    fn remove_pending(&self) -> Result<()> {
+        for entry in fs::read_dir(&self.root).map_err(|e| io_err(&self.root, "list checkpoints", e))? {
+            let entry = entry.map_err(|e| io_err(&self.root, "list checkpoints", e))?;
+            if entry.file_name().to_string_lossy().starts_with(PENDING_PREFIX) {
+                let p = entry.path();
+                fs::remove_dir_all(&p).map_err(|e| io_err(&p, "remove an interrupted checkpoint", e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PendingGeneration<'_> {
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Copy `from` into the generation as `rel`, hashing while copying.
+    pub fn copy_in(&mut self, rel: &Path, from: &Path) -> Result<()> {
+        let dest = self.destination(rel)?;
+        let (size, hash) = copy_hashing(from, &dest).map_err(|e| io_err(from, "copy state into the checkpoint", e))?;
+        self.files.push(FileEntry { path: rel_string(rel), size, blake3: hash });
+        Ok(())
+    }
+
+    /// Move `from` into the generation as `rel` (no copy: `from` must be on the same file system
+    /// and no longer written), hashing it once.
+    pub fn move_in(&mut self, rel: &Path, from: &Path) -> Result<()> {
+        let dest = self.destination(rel)?;
+        fs::rename(from, &dest).map_err(|e| io_err(from, "move state into the checkpoint", e))?;
+        let (size, hash) = hash_file(&dest).map_err(|e| io_err(&dest, "hash checkpoint state", e))?;
+        File::open(&dest).and_then(|f| f.sync_all()).map_err(|e| io_err(&dest, "fsync checkpoint state", e))?;
+        self.files.push(FileEntry { path: rel_string(rel), size, blake3: hash });
+        Ok(())
+    }
+
+    fn destination(&self, rel: &Path) -> Result<PathBuf> {
+        let clean = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !clean || rel.as_os_str().is_empty() {
+            return Err(Error::InvalidParameter(format!(
+                "checkpoint file name '{}' must be a relative path without '..'",
+                rel.display()
+            )));
+        }
+        if self.files.iter().any(|f| Path::new(&f.path) == rel) {
+            return Err(Error::InvalidParameter(format!("checkpoint file '{}' given twice", rel.display())));
+        }
+        let dest = self.dir.join("files").join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_err(parent, "create a checkpoint directory", e))?;
+        }
+        Ok(dest)
+    }
+
+    /// Write the manifest, make everything durable, and publish the generation. `manifest`'s
+    /// generation and files are filled in here.
+    pub fn commit(mut self, mut manifest: Manifest) -> Result<Manifest> {
+        manifest.generation = self.generation;
+        manifest.files = std::mem::take(&mut self.files);
+        let path = self.dir.join("manifest");
+        let mut f = File::create(&path).map_err(|e| io_err(&path, "write the manifest", e))?;
+        f.write_all(manifest.render().as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| io_err(&path, "write the manifest", e))?;
+        sync_tree_dirs(&self.dir).map_err(|e| io_err(&self.dir, "fsync the checkpoint", e))?;
+        let final_dir = self.store.generation_dir(self.generation);
+        fs::rename(&self.dir, &final_dir).map_err(|e| io_err(&final_dir, "publish the checkpoint", e))?;
+        sync_dir(&self.store.root).map_err(|e| io_err(&self.store.root, "fsync the checkpoint directory", e))?;
+        self.committed = true;
+        self.store.prune()?;
+        Ok(manifest)
+    }
+}
+
+impl Drop for PendingGeneration<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn rel_string(rel: &Path) -> String {
+    rel.to_string_lossy().into_owned()
+}
+
+fn io_err(path: &Path, doing: &str, e: io::Error) -> Error {
+    Error::Io(format!("cannot {doing} ({}): {e}", path.display()))
+}
+
+/// Size and BLAKE3 hash (hex) of a file, reading it once.
+pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut f = File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hasher.finalize().to_hex().to_string()))
+}
+
+/// Copy `from` to `to` (fsynced), hashing the bytes on the way.
+pub fn copy_hashing(from: &Path, to: &Path) -> io::Result<(u64, String)> {
+    let mut src = File::open(from)?;
+    let mut dst = File::create(to)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        dst.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    dst.sync_all()?;
+    Ok((size, hasher.finalize().to_hex().to_string()))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// fsync every directory below and including `dir` (files are synced as they are written).
+fn sync_tree_dirs(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_tree_dirs(&entry.path())?;
+        }
+    }
+    sync_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            generation: 0,
+            time: 1_700_000_000.5,
+            mechanism: "cooperative".into(),
+            source_resource: "local:".into(),
+            restart_arguments: vec!["--restart".into(), "with space".into()],
+            files: vec![],
+        }
+    }
+
+    fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn generations_commit_verify_and_prune() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path().join("ckpt"), 2).unwrap();
+        assert!(matches!(store.latest_good(), Err(Error::NoCheckpoint(_))));
+        for i in 0..3u8 {
+            let src = write(tmp.path(), "state", &[i; 1000]);
+            let mut pending = store.begin().unwrap();
+            pending.copy_in(Path::new("state"), &src).unwrap();
+            let m = pending.commit(manifest()).unwrap();
+            assert_eq!(m.generation, u32::from(i) + 1);
+        }
+        assert_eq!(store.generations().unwrap(), vec![2, 3]);
+        let (m, skipped) = store.latest_good().unwrap();
+        assert_eq!((m.generation, skipped.len()), (3, 0));
+        assert_eq!(m.restart_arguments, manifest().restart_arguments);
+        assert_eq!(fs::read(store.files_dir(3).join("state")).unwrap(), vec![2u8; 1000]);
+    }
+
+    #[test]
+    fn corrupt_generation_falls_back_then_reports_corrupt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path().join("ckpt"), 3).unwrap();
+        for i in 0..2u8 {
+            let src = write(tmp.path(), "state", &[i; 64]);
+            let mut pending = store.begin().unwrap();
+            pending.move_in(Path::new("sub/state"), &src).unwrap();
+            pending.commit(manifest()).unwrap();
+        }
+        // Truncate the newest: the one before is used, and the skip is reported.
+        fs::write(store.files_dir(2).join("sub/state"), b"short").unwrap();
+        let (m, skipped) = store.latest_good().unwrap();
+        assert_eq!(m.generation, 1);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        // Flip a byte in the older one too (same size): nothing good is left.
+        fs::write(store.files_dir(1).join("sub/state"), [9u8; 64]).unwrap();
+        assert!(matches!(store.latest_good(), Err(Error::CheckpointCorrupt(_))));
+        // A missing file is corrupt as well.
+        fs::remove_file(store.files_dir(1).join("sub/state")).unwrap();
+        assert!(matches!(store.verify(1), Err(Error::CheckpointCorrupt(_))));
+    }
+
+    #[test]
+    fn interrupted_generation_is_invisible_and_cleaned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("ckpt");
+        {
+            let store = CheckpointStore::open(&root, 2).unwrap();
+            let src = write(tmp.path(), "state", b"abc");
+            let mut pending = store.begin().unwrap();
+            pending.copy_in(Path::new("state"), &src).unwrap();
+            std::mem::forget(pending); // as if the process died before commit
+            assert!(store.generations().unwrap().is_empty());
+        }
+        let store = CheckpointStore::open(&root, 2).unwrap();
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 0);
+        assert!(matches!(store.latest_good(), Err(Error::NoCheckpoint(_))));
+    }
+
+    #[test]
+    fn file_names_must_stay_inside_the_generation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path().join("ckpt"), 2).unwrap();
+        let src = write(tmp.path(), "state", b"abc");
+        let mut pending = store.begin().unwrap();
+        assert!(pending.copy_in(Path::new("../escape"), &src).is_err());
+        assert!(pending.copy_in(Path::new("/abs"), &src).is_err());
+        pending.copy_in(Path::new("ok"), &src).unwrap();
+        assert!(pending.copy_in(Path::new("ok"), &src).is_err());
+    }
+}
