@@ -12,6 +12,7 @@ pub mod broker;
 pub mod job;
 pub mod journal;
 pub mod checkpoint;
+pub mod instrumented;
 
 pub use error::{Error, Result};
 pub use value::{ObjectValue, Table, Value};

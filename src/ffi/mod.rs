@@ -20,3 +20,4 @@ pub mod description;
 pub mod broker;
 pub mod resource;
 pub mod job;
+pub mod self_job;
