@@ -171,6 +171,95 @@ impl Table {
     }
 }
 
+/// The local path a GATLocation names: a plain path (or a bare program name) as given, or a
+/// `file:` URI (`file:/p`, `file:///p`, `file://localhost/p`, percent-escapes decoded) reduced to
+/// its path. Empty text, other hosts and other schemes (`http://`, `ssh://`...) are refused: libgat
+/// only reaches files through the paths of the machine the call runs on.
+pub fn location_path(uri: &str) -> Result<String> {
+    if uri.trim().is_empty() {
+        return Err(Error::InvalidParameter("the location is empty".into()));
+    }
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Ok(uri.to_owned());
+    };
+    let is_scheme = !scheme.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if is_scheme && scheme.eq_ignore_ascii_case("file") {
+        let path = match rest.strip_prefix("//") {
+            Some(after) => {
+                let (host, path) = match after.find('/') {
+                    Some(i) => after.split_at(i),
+                    None => (after, ""),
+                };
+                if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+                    return Err(Error::InvalidParameter(format!(
+                        "location '{uri}' names host '{host}': only local file: URIs \
+                         (file:///path or file://localhost/path) are supported"
+                    )));
+                }
+                path
+            }
+            None => rest,
+        };
+        let decoded = percent_decode(path)
+            .ok_or_else(|| Error::InvalidParameter(format!("location '{uri}' has a malformed %-escape")))?;
+        if decoded.is_empty() {
+            return Err(Error::InvalidParameter(format!("location '{uri}' names no path")));
+        }
+        return Ok(decoded);
+    }
+    // `name:with:colons` is a legal file name; only `scheme://` is taken for a URI.
+    if is_scheme && rest.starts_with("//") {
+        return Err(Error::InvalidParameter(format!(
+            "location '{uri}' uses the scheme '{scheme}': only paths and file: URIs are supported"
+        )));
+    }
+    Ok(uri.to_owned())
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if byte == 0 {
+                return None;
+            }
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Seconds since the epoch, now.
+pub fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A GATTime's seconds since the epoch: 0 means now; negative and non-finite values are refused.
+pub fn time_seconds(seconds: f64) -> Result<f64> {
+    if seconds == 0.0 {
+        Ok(now_seconds())
+    } else if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(Error::InvalidParameter(format!(
+            "{seconds} is not a time: expected seconds since the epoch (> 0), or 0 for now"
+        )))
+    }
+}
+
 fn no_such_key(key: &str) -> Error {
     Error::NoSuchKey(format!("no key '{key}' in the table"))
 }
@@ -203,5 +292,29 @@ mod tests {
         assert_eq!(t.get_f64("small").unwrap(), 7.0);
         assert!(matches!(t.get_str("small"), Err(Error::KeyType(_))));
         assert!(matches!(t.get_str("nope"), Err(Error::NoSuchKey(_))));
+    }
+
+    #[test]
+    fn locations_reduce_file_uris_and_refuse_other_schemes() {
+        assert_eq!(location_path("/bin/true").unwrap(), "/bin/true");
+        assert_eq!(location_path("sleep").unwrap(), "sleep");
+        assert_eq!(location_path("a:b").unwrap(), "a:b");
+        assert_eq!(location_path("file:///tmp/a%20b").unwrap(), "/tmp/a b");
+        assert_eq!(location_path("file://localhost/tmp/x").unwrap(), "/tmp/x");
+        assert_eq!(location_path("FILE:/tmp/x").unwrap(), "/tmp/x");
+        assert_eq!(location_path("file:rel/x").unwrap(), "rel/x");
+        for bad in ["", "  ", "http://example.org/x", "file://otherhost/x", "file://", "file:///a%zz", "file:///a%00"] {
+            assert!(matches!(location_path(bad), Err(Error::InvalidParameter(_))), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn time_zero_is_now_and_nonsense_is_refused() {
+        let now = time_seconds(0.0).unwrap();
+        assert!((now - now_seconds()).abs() < 60.0);
+        assert_eq!(time_seconds(12.5).unwrap(), 12.5);
+        assert!(time_seconds(-1.0).is_err());
+        assert!(time_seconds(f64::NAN).is_err());
+        assert!(time_seconds(f64::INFINITY).is_err());
     }
 }

@@ -88,8 +88,9 @@ pub(crate) fn destroy<T>(function: &str, handle_ptr: *mut *mut T, wanted: GATTyp
             Ok(obj) => drop(obj),
             Err(e) => {
                 set_last_error(function, &e.to_string());
-                // Leave a borrowed handle's variable alone: it is still valid.
-                if !matches!(handle::lookup(h, wanted, ""), Ok(_)) {
+                // Leave the variable alone while it still names a live object (borrowed, or
+                // another class): the caller may still use or destroy it properly.
+                if handle::lookup(h, handle::GATType_GATObject_ANY, "").is_err() {
                     // SAFETY: as above.
                     unsafe { *handle_ptr = std::ptr::null_mut() };
                 }

@@ -160,7 +160,10 @@ pub(crate) fn unregister<T>(ptr: *const T, wanted: GATType, what: &str) -> Resul
 
 /// Drop a borrowed handle the parent replaces or releases.
 pub(crate) fn forget(ptr: *const c_void) {
-    lock().remove(&(ptr as usize));
+    // Drop the object only after the registry lock is released: its own Drop may forget the
+    // borrowed handles it cached (a table inside a table), which takes the lock again.
+    let removed = lock().remove(&(ptr as usize));
+    drop(removed);
 }
 
 pub(crate) fn type_name(t: GATType) -> &'static str {

@@ -1,1 +1,776 @@
-//! The local adaptor: being written.
+//! libgat's local adaptor: jobs run on this machine as process groups, each watched by a small
+//! monitor process (see `spawn.rs`) that keeps the job's exit status in its job directory.
+//!
+//! Jobs outlive the submitting process and stay observable from any later process through the
+//! files in their job directory (`jobfiles.rs`). The host program never sees a SIGCHLD handler or
+//! a `waitpid(-1)` from us: the monitors we fork are reaped through their pidfds by a watcher
+//! thread (`watcher.rs`).
+//!
+//! A monitor is a forked copy of the host process unless the separate `gat-job-monitor` program
+//! (this crate's binary) is configured with [`LocalAdaptor::with_monitor_program`] or
+//! `$GAT_JOB_MONITOR`: then the fork execs it at once and no copy of the host's memory stays
+//! alive for the job's lifetime. Both ways pass the same tests.
+
+mod host;
+mod jobfiles;
+mod spawn;
+mod staging;
+mod sys;
+mod watcher;
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use gat_adaptor::{
+    Adaptor, Capabilities, Error, EventSink, Load, NativeJob, NativeState, Requirements, Resource,
+    Result, Signal,
+};
+use gat_adaptor::{AttrValue, JobSpec};
+
+use host::HostInfo;
+use jobfiles::{PidRecord, EXIT_FILE, EXIT_TMP, STOP_MARKER};
+use watcher::Watcher;
+
+pub use spawn::monitor_program_main;
+
+/// The adaptor's name and contact scheme.
+pub const NAME: &str = "local";
+/// The contact (and name) of the default resource.
+pub const DEFAULT_RESOURCE: &str = "local:";
+/// Default grace between TERM and KILL when a job is stopped.
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
+/// Environment variable naming the `gat-job-monitor` program (empty or unset: fork only).
+pub const MONITOR_ENV: &str = "GAT_JOB_MONITOR";
+/// Extra time `stop()` allows the monitor beyond the grace period.
+const STOP_SLACK: Duration = Duration::from_secs(5);
+
+/// One local resource: a name and the working area its jobs run in by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalResourceConfig {
+    /// Resource name; `local:` for the default one.
+    pub name: String,
+    /// Where jobs without a `directory` run; None: the user's home directory.
+    pub work_dir: Option<PathBuf>,
+    /// Higher first when listing resources.
+    pub priority: i32,
+}
+
+/// The local adaptor. See the crate documentation.
+pub struct LocalAdaptor {
+    resources: Vec<LocalResourceConfig>,
+    host: OnceLock<HostInfo>,
+    stop_grace: Duration,
+    monitor_program: Option<PathBuf>,
+    sink: Arc<Mutex<Option<EventSink>>>,
+    watcher: Mutex<Option<Arc<Watcher>>>,
+}
+
+impl Default for LocalAdaptor {
+    /// Exactly one resource, `local:`, without a working area of its own.
+    fn default() -> Self {
+        LocalAdaptor::new(vec![LocalResourceConfig {
+            name: DEFAULT_RESOURCE.to_string(),
+            work_dir: None,
+            priority: 0,
+        }])
+    }
+}
+
+impl Drop for LocalAdaptor {
+    fn drop(&mut self) {
+        if let Some(w) = lock(&self.watcher).take() {
+            w.close();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Absolute form of `p` against the current directory (no symlink resolution).
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    Ok(cwd.join(p))
+}
+
+fn cstring(bytes: &[u8], what: &str) -> Result<CString> {
+    CString::new(bytes).map_err(|_| Error::InvalidSpec(format!("{what} contains a NUL byte")))
+}
+
+fn path_cstring(p: &Path, what: &str) -> Result<CString> {
+    cstring(p.as_os_str().as_bytes(), what)
+}
+
+/// Map an I/O error on a named file to the adaptor error kinds.
+fn file_error(what: &str, path: &Path, e: io::Error) -> Error {
+    let msg = format!("{what} {}: {e}", path.display());
+    match e.kind() {
+        io::ErrorKind::NotFound => Error::FileOpen(msg),
+        io::ErrorKind::PermissionDenied => Error::PermissionDenied(msg),
+        _ => Error::io(format!("{what} {}", path.display()), e),
+    }
+}
+
+/// Check that `path` is something execve can run.
+fn check_executable(path: &Path, given: &str) -> Result<()> {
+    let meta =
+        fs::metadata(path).map_err(|e| file_error(&format!("executable {given:?}:"), path, e))?;
+    if meta.is_dir() {
+        return Err(Error::PermissionDenied(format!(
+            "executable {given:?}: {} is a directory",
+            path.display()
+        )));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(Error::PermissionDenied(format!(
+            "executable {given:?}: {} is not executable",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Resolve the program like execvp would, but before fork so failures are submit errors.
+/// Paths with a slash are relative to the working directory; bare names are looked up in `PATH`
+/// (relative PATH entries are relative to the working directory too).
+fn find_program(executable: &str, workdir: &Path, path_var: Option<&OsStr>) -> Result<PathBuf> {
+    if executable.is_empty() {
+        return Err(Error::InvalidSpec("the job has no executable".into()));
+    }
+    if executable.contains('/') {
+        let p = workdir.join(executable);
+        check_executable(&p, executable)?;
+        return Ok(p);
+    }
+    let default_path = OsStr::new("/usr/local/bin:/usr/bin:/bin");
+    let search = path_var.unwrap_or(default_path);
+    let mut refused = None;
+    for dir in std::env::split_paths(search) {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let candidate = workdir.join(dir).join(executable);
+        match check_executable(&candidate, executable) {
+            Ok(()) => return Ok(candidate),
+            Err(Error::PermissionDenied(msg)) => {
+                refused.get_or_insert(msg);
+            }
+            Err(_) => {}
+        }
+    }
+    Err(match refused {
+        Some(msg) => Error::PermissionDenied(msg),
+        None => Error::FileOpen(format!(
+            "executable {executable:?} not found in PATH ({})",
+            search.to_string_lossy()
+        )),
+    })
+}
+
+/// The job's environment: this process's, then the spec's variables, then GAT_JOB_ID.
+fn job_environment(spec: &JobSpec) -> Result<Vec<(OsString, OsString)>> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut set = |key: OsString, value: OsString| {
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
+    };
+    for (k, v) in &spec.environment {
+        if k.is_empty() || k.contains('=') || k.contains('\0') {
+            return Err(Error::InvalidSpec(format!(
+                "environment variable name {k:?} is not valid"
+            )));
+        }
+        set(OsString::from(k), OsString::from(v));
+    }
+    set(OsString::from("GAT_JOB_ID"), OsString::from(&spec.id));
+    Ok(env)
+}
+
+fn open_stdin(path: Option<&Path>, workdir: &Path) -> Result<OwnedFd> {
+    let p = path
+        .map(|p| workdir.join(p))
+        .unwrap_or_else(|| PathBuf::from("/dev/null"));
+    fs::File::open(&p)
+        .map(OwnedFd::from)
+        .map_err(|e| file_error("opening stdin", &p, e))
+}
+
+fn open_output(path: &Path, what: &str) -> Result<OwnedFd> {
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| file_error(what, path, e))
+}
+
+/// Job directory of a native job (kept in `data`).
+fn job_dir_of(job: &NativeJob) -> Result<PathBuf> {
+    if job.data.is_empty() {
+        return Err(Error::NoSuchJob(format!(
+            "local job {:?} has no job directory recorded",
+            job.id
+        )));
+    }
+    Ok(PathBuf::from(&job.data))
+}
+
+/// The state once the monitor is known to have exited: its exit file, or Lost.
+pub(crate) fn state_after_monitor_exit(job_dir: &Path, monitor_pid: i32) -> NativeState {
+    match jobfiles::read_exit(job_dir) {
+        Ok(Some(rec)) => {
+            staging::post_stage_once(job_dir);
+            NativeState::Finished { status: rec.status, stopped_by_request: rec.stopped }
+        }
+        Ok(None) => NativeState::Lost {
+            reason: format!(
+                "the job's monitor process (pid {monitor_pid}) ended without recording an exit status in {} (was it killed?)",
+                job_dir.display()
+            ),
+        },
+        Err(e) => NativeState::Unknown { reason: format!("reading {}: {e}", job_dir.join(EXIT_FILE).display()) },
+    }
+}
+
+impl LocalAdaptor {
+    /// An adaptor offering one resource per config.
+    pub fn new(resources: Vec<LocalResourceConfig>) -> Self {
+        LocalAdaptor {
+            resources,
+            host: OnceLock::new(),
+            stop_grace: DEFAULT_STOP_GRACE,
+            monitor_program: std::env::var_os(MONITOR_ENV)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            sink: Arc::new(Mutex::new(None)),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    /// Grace period between TERM and KILL when stopping jobs submitted from now on.
+    pub fn with_stop_grace(mut self, grace: Duration) -> Self {
+        self.stop_grace = grace;
+        self
+    }
+
+    pub fn stop_grace(&self) -> Duration {
+        self.stop_grace
+    }
+
+    /// Run job monitors as the separate `gat-job-monitor` program at `path` (see
+    /// [`monitor_program_main`]) instead of in a forked copy of this process. Without it (and
+    /// without `$GAT_JOB_MONITOR`) each monitor is a fork of the host process: it works the same,
+    /// but keeps the host's memory as of submit time alive until the job ends.
+    pub fn with_monitor_program(mut self, path: Option<PathBuf>) -> Self {
+        self.monitor_program = path;
+        self
+    }
+
+    fn host(&self) -> &HostInfo {
+        self.host.get_or_init(HostInfo::read)
+    }
+
+    fn contact_of(name: &str) -> String {
+        if name.starts_with("local:") {
+            name.to_string()
+        } else {
+            format!("local:{name}")
+        }
+    }
+
+    fn watcher(&self) -> Result<Arc<Watcher>> {
+        let mut slot = lock(&self.watcher);
+        if let Some(w) = slot.as_ref() {
+            return Ok(Arc::clone(w));
+        }
+        let w = Watcher::start(Arc::clone(&self.sink))
+            .map_err(|e| Error::io("starting the local job watcher", e))?;
+        *slot = Some(Arc::clone(&w));
+        Ok(w)
+    }
+
+    /// Watch a monitor this process forked. Without pidfd support a thread waits for it instead,
+    /// so it never lingers as a zombie.
+    fn watch_child(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
+        let watched = sys::pidfd_open(monitor_pid)
+            .map_err(|e| Error::io("pidfd_open", e))
+            .and_then(|fd| {
+                self.watcher()?
+                    .watch(job, job_dir.to_path_buf(), monitor_pid, fd, true)
+                    .map_err(|e| Error::io("watching the job monitor", e))
+            });
+        if let Err(e) = watched {
+            tracing::warn!(
+                monitor = monitor_pid,
+                "cannot watch the job monitor ({e}); reaping it from a thread"
+            );
+            let _ = std::thread::Builder::new()
+                .name("gat-local-reap".into())
+                .spawn(move || sys::reap_child_blocking(monitor_pid));
+        }
+    }
+
+    /// Watch a monitor some other process forked, so that events come for re-attached jobs.
+    fn watch_foreign(&self, job: &NativeJob, job_dir: &Path, rec: &PidRecord) {
+        if let Ok(w) = self.watcher() {
+            if w.is_watching(rec.monitor_pid) {
+                return;
+            }
+            let Ok(fd) = sys::pidfd_open(rec.monitor_pid) else {
+                return;
+            };
+            // The pid could have been reused between the liveness check and pidfd_open.
+            if !jobfiles::monitor_alive(rec) {
+                return;
+            }
+            if let Err(e) = w.watch(job, job_dir.to_path_buf(), rec.monitor_pid, fd, false) {
+                tracing::debug!("cannot watch monitor {}: {e}", rec.monitor_pid);
+            }
+        }
+    }
+
+    fn job_state(&self, job: &NativeJob) -> NativeState {
+        let job_dir = match job_dir_of(job) {
+            Ok(d) => d,
+            Err(e) => {
+                return NativeState::Unknown {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        match jobfiles::read_exit(&job_dir) {
+            Ok(Some(rec)) => {
+                staging::post_stage_once(&job_dir);
+                return NativeState::Finished {
+                    status: rec.status,
+                    stopped_by_request: rec.stopped,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return NativeState::Unknown {
+                    reason: format!("reading the exit file: {e}"),
+                }
+            }
+        }
+        let rec = match jobfiles::read_pid(&job_dir) {
+            Ok(Some(rec)) => rec,
+            Ok(None) if !job_dir.exists() => {
+                return NativeState::Lost {
+                    reason: format!("job directory {} no longer exists", job_dir.display()),
+                }
+            }
+            Ok(None) => {
+                return NativeState::Lost {
+                    reason: format!(
+                        "no pid file in {}: the job was never fully submitted",
+                        job_dir.display()
+                    ),
+                }
+            }
+            Err(e) => {
+                return NativeState::Unknown {
+                    reason: format!("reading the pid file: {e}"),
+                }
+            }
+        };
+        if jobfiles::monitor_alive(&rec) {
+            self.watch_foreign(job, &job_dir, &rec);
+            return NativeState::Running;
+        }
+        state_after_monitor_exit(&job_dir, rec.monitor_pid)
+    }
+
+    fn job_pgid(job: &NativeJob) -> Result<i32> {
+        match job.native_id.trim().parse::<i32>() {
+            Ok(pgid) if pgid > 1 => Ok(pgid),
+            _ => Err(Error::InvalidSpec(format!(
+                "local job {:?} has an invalid native id {:?}",
+                job.id, job.native_id
+            ))),
+        }
+    }
+
+    fn launch_error(
+        spec: &JobSpec,
+        program: &Path,
+        workdir: &Path,
+        e: spawn::LaunchError,
+    ) -> Error {
+        use spawn::{LaunchError, Stage};
+        match e {
+            LaunchError::Failed {
+                stage: Stage::Chdir,
+                error,
+            } => file_error("entering working directory", workdir, error),
+            LaunchError::Failed {
+                stage: Stage::Exec,
+                error,
+            } => file_error(&format!("executing {:?}:", spec.executable), program, error),
+            LaunchError::Failed {
+                stage: Stage::Fork,
+                error,
+            } if error.raw_os_error() == Some(libc::EAGAIN) => {
+                Error::TryAgain(format!("cannot fork the job process: {error}"))
+            }
+            LaunchError::Failed { stage, error } => {
+                Error::Failed(format!("starting the job ({stage:?}): {error}"))
+            }
+            LaunchError::Os { what, error } => Error::io(what, error),
+        }
+    }
+}
+
+impl Adaptor for LocalAdaptor {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            submit: true,
+            poll: true,
+            signal: true,
+            stop: true,
+            fetch: true,
+            place: true,
+            staging: true,
+            push_events: true,
+            detached_jobs: true,
+        }
+    }
+
+    fn resources(&self, _req: &Requirements) -> Result<Vec<Resource>> {
+        let host = self.host();
+        let load = Load {
+            average: host::load_average(),
+        };
+        let mut configs: Vec<&LocalResourceConfig> = self.resources.iter().collect();
+        configs.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(configs
+            .into_iter()
+            .map(|cfg| {
+                let mut attributes = host.attributes.clone();
+                let area = cfg.work_dir.clone().unwrap_or_else(home_dir);
+                if let Some(gib) = host::disk_free_gib(&area) {
+                    attributes.insert("disk.size".to_string(), AttrValue::Num(gib));
+                }
+                Resource {
+                    name: cfg.name.clone(),
+                    contact: Self::contact_of(&cfg.name),
+                    adaptor: NAME.to_string(),
+                    attributes,
+                    load,
+                    hostname: host.hostname.clone(),
+                    work_dir: cfg.work_dir.clone(),
+                }
+            })
+            .collect())
+    }
+
+    fn submit(&self, spec: &JobSpec, on: &Resource) -> Result<NativeJob> {
+        if spec.job_dir.as_os_str().is_empty() {
+            return Err(Error::InvalidSpec("the job has no job directory".into()));
+        }
+        let job_dir = absolute(&spec.job_dir)?;
+        fs::create_dir_all(&job_dir)
+            .map_err(|e| file_error("creating job directory", &job_dir, e))?;
+        // A reused job directory must not show an earlier run's state.
+        for stale in [
+            EXIT_FILE,
+            EXIT_TMP,
+            STOP_MARKER,
+            "post-stage.claim",
+            "post-staged",
+            "post-stage-error",
+        ] {
+            let _ = fs::remove_file(job_dir.join(stale));
+        }
+
+        let workdir = match &spec.directory {
+            Some(d) => absolute(d)?,
+            None => on
+                .work_dir
+                .clone()
+                .map(|d| absolute(&d))
+                .transpose()?
+                .unwrap_or_else(home_dir),
+        };
+        match fs::metadata(&workdir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::FileOpen(format!(
+                    "working directory {} is not a directory",
+                    workdir.display()
+                )))
+            }
+            Err(e) => return Err(file_error("working directory", &workdir, e)),
+        }
+
+        let env = job_environment(spec)?;
+        staging::pre_stage(&spec.pre_staged, &workdir)?;
+        let path_var = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_os_str());
+        let program = find_program(&spec.executable, &workdir, path_var)?;
+
+        let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
+        let stdout_path = spec
+            .stdout
+            .as_ref()
+            .map(|p| workdir.join(p))
+            .unwrap_or_else(|| job_dir.join("stdout"));
+        let stderr_path = spec
+            .stderr
+            .as_ref()
+            .map(|p| workdir.join(p))
+            .unwrap_or_else(|| job_dir.join("stderr"));
+        let stdout = open_output(&stdout_path, "opening stdout")?;
+        let stderr = open_output(&stderr_path, "opening stderr")?;
+
+        staging::write_post_stage_list(&job_dir, &spec.post_staged, &workdir)?;
+
+        let mut argv = vec![cstring(spec.executable.as_bytes(), "the executable")?];
+        for a in &spec.arguments {
+            argv.push(cstring(a.as_bytes(), "an argument")?);
+        }
+        let envp = env
+            .into_iter()
+            .map(|(k, v)| {
+                let mut entry = k.into_vec();
+                entry.push(b'=');
+                entry.extend_from_slice(v.as_bytes());
+                cstring(&entry, "an environment variable")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let monitor_program = match &self.monitor_program {
+            Some(p) => {
+                check_executable(p, "gat-job-monitor").map_err(|e| {
+                    Error::FileOpen(format!(
+                        "the configured job monitor program is unusable: {e}"
+                    ))
+                })?;
+                Some(path_cstring(p, "the job monitor path")?)
+            }
+            None => None,
+        };
+        let plan = spawn::LaunchPlan {
+            program: path_cstring(&program, "the program path")?,
+            argv,
+            envp,
+            workdir: path_cstring(&workdir, "the working directory")?,
+            stdin,
+            stdout,
+            stderr,
+            exit_path: path_cstring(&job_dir.join(EXIT_FILE), "the job directory")?,
+            exit_tmp: path_cstring(&job_dir.join(EXIT_TMP), "the job directory")?,
+            stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
+            stop_grace: self.stop_grace,
+            monitor_program,
+        };
+        let launched =
+            spawn::launch(&plan).map_err(|e| Self::launch_error(spec, &program, &workdir, e))?;
+        drop(plan);
+
+        let job = NativeJob {
+            id: spec.id.clone(),
+            native_id: launched.job_pid.to_string(),
+            resource: on.name.clone(),
+            hostname: self.host().hostname.clone(),
+            data: job_dir.to_string_lossy().into_owned(),
+        };
+        // The monitor is our unreaped child, so its /proc entry exists even if it already ended.
+        let start = jobfiles::proc_stat(launched.monitor_pid).map(|s| s.start_ticks);
+        let recorded = start
+            .ok_or_else(|| io::Error::other("no /proc entry for the monitor"))
+            .and_then(|monitor_start| {
+                jobfiles::write_pid(
+                    &job_dir,
+                    PidRecord {
+                        monitor_pid: launched.monitor_pid,
+                        job_pid: launched.job_pid,
+                        monitor_start,
+                        stop_grace_ms: Some(
+                            self.stop_grace.as_millis().min(u64::MAX as u128) as u64
+                        ),
+                    },
+                    &workdir,
+                )
+            });
+        self.watch_child(&job, &job_dir, launched.monitor_pid);
+        if let Err(e) = recorded {
+            // Without a pid file nobody could find the job again: end it rather than lose it.
+            let _ = sys::kill(launched.monitor_pid, libc::SIGTERM);
+            return Err(file_error("writing the pid file in", &job_dir, e));
+        }
+        Ok(job)
+    }
+
+    fn poll(&self, jobs: &[&NativeJob]) -> Result<Vec<NativeState>> {
+        Ok(jobs.iter().map(|job| self.job_state(job)).collect())
+    }
+
+    fn signal(&self, job: &NativeJob, sig: Signal) -> Result<()> {
+        let job_dir = job_dir_of(job)?;
+        let finished = || matches!(jobfiles::read_exit(&job_dir), Ok(Some(_)));
+        if finished() {
+            return Err(Error::NoSuchJob("job has finished".into()));
+        }
+        let pgid = Self::job_pgid(job)?;
+        match sys::kill(-pgid, sig.number()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                if finished() {
+                    Err(Error::NoSuchJob("job has finished".into()))
+                } else {
+                    Err(Error::NoSuchJob(format!(
+                        "no process of job {:?} (group {pgid}) exists",
+                        job.id
+                    )))
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(Error::PermissionDenied(
+                format!("signalling process group {pgid}: {e}"),
+            )),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::InvalidSpec(format!(
+                "signal {} is not valid: {e}",
+                sig.number()
+            ))),
+            Err(e) => Err(Error::io(format!("signalling process group {pgid}"), e)),
+        }
+    }
+
+    fn stop(&self, job: &NativeJob) -> Result<()> {
+        let job_dir = job_dir_of(job)?;
+        let finished = || matches!(jobfiles::read_exit(&job_dir), Ok(Some(_)));
+        if finished() {
+            return Ok(());
+        }
+        let pgid = Self::job_pgid(job)?;
+        let rec = jobfiles::read_pid(&job_dir)
+            .map_err(|e| Error::io(format!("reading the pid file in {}", job_dir.display()), e))?
+            .ok_or_else(|| Error::NoSuchJob(format!("no pid file in {}", job_dir.display())))?;
+        fs::write(job_dir.join(STOP_MARKER), b"")
+            .map_err(|e| file_error("writing the stop marker in", &job_dir, e))?;
+
+        if jobfiles::monitor_alive(&rec) {
+            let _ = sys::kill(rec.monitor_pid, libc::SIGTERM);
+            // The monitor's grace is the one it was started with; ours is the best guess we have.
+            // The grace the monitor was started with (recorded), else ours.
+            let grace = rec
+                .stop_grace_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.stop_grace);
+            let allowed = grace + STOP_SLACK;
+            let deadline = Instant::now() + allowed;
+            while Instant::now() < deadline {
+                if finished() {
+                    return Ok(());
+                }
+                if !jobfiles::monitor_alive(&rec) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if finished() {
+                return Ok(());
+            }
+            if jobfiles::monitor_alive(&rec) {
+                return Err(Error::Timeout(format!(
+                    "job {:?} (monitor pid {}) did not end within {allowed:?} of being stopped",
+                    job.id, rec.monitor_pid
+                )));
+            }
+        }
+        // The monitor is gone (killed) but the job's group may live on: end it directly.
+        if jobfiles::group_exists(pgid) {
+            let _ = sys::kill(-pgid, libc::SIGKILL);
+            let deadline = Instant::now() + STOP_SLACK;
+            while jobfiles::group_exists(pgid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
+        let job_dir = job_dir_of(job)?;
+        let workdir = jobfiles::read_workdir(&job_dir)
+            .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
+        staging::fetch(&workdir, paths, into)
+    }
+
+    fn place(&self, on: &Resource, files: &Path, dir: &Path) -> Result<()> {
+        let dir = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            on.work_dir.clone().unwrap_or_else(home_dir).join(dir)
+        };
+        staging::place(files, &dir)
+    }
+
+    fn set_event_sink(&self, sink: EventSink) -> Result<()> {
+        *lock(&self.sink) = Some(sink);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_names_are_found_in_path_and_missing_ones_are_file_errors() {
+        let found = find_program(
+            "sh",
+            Path::new("/"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        );
+        assert!(found.is_ok(), "{found:?}");
+        let missing = find_program(
+            "gat-no-such-program",
+            Path::new("/"),
+            Some(OsStr::new("/bin")),
+        );
+        assert!(matches!(missing, Err(Error::FileOpen(_))), "{missing:?}");
+        let dir = find_program("/tmp", Path::new("/"), None);
+        assert!(matches!(dir, Err(Error::PermissionDenied(_))), "{dir:?}");
+    }
+
+    #[test]
+    fn default_offers_exactly_local() {
+        let a = LocalAdaptor::default();
+        let rs = a.resources(&Requirements::default()).expect("resources");
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].name, "local:");
+        assert_eq!(rs[0].contact, "local:");
+        assert_eq!(rs[0].adaptor, "local");
+        assert!(rs[0].attributes.contains_key("cpu.count"));
+        assert!(rs[0].load.average.is_some());
+    }
+}

@@ -1,0 +1,180 @@
+//! One background thread per `LocalAdaptor` that waits (epoll over pidfds) for job monitors to
+//! exit, reaps the ones that are children of this process (waitid on the pidfd, never
+//! waitpid(-1)), runs post-staging and pushes the final state to the event sink.
+//!
+//! When the adaptor is dropped the thread keeps going only until the monitors it forked are
+//! reaped (so none lingers as a zombie of the host), without calling the sink any more.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gat_adaptor::{EventSink, NativeJob};
+
+use crate::sys::{Epoll, EventFd};
+
+const WAKE_TOKEN: u64 = 0;
+
+struct Entry {
+    job: NativeJob,
+    job_dir: PathBuf,
+    monitor_pid: i32,
+    pidfd: OwnedFd,
+    /// Forked by this process: we must reap it.
+    is_child: bool,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<u64, Entry>,
+    next_token: u64,
+    closing: bool,
+}
+
+pub struct Watcher {
+    state: Mutex<State>,
+    epoll: Epoll,
+    wake: EventFd,
+    sink: Arc<Mutex<Option<EventSink>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not stop reaping: the data stays consistent per operation.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Watcher {
+    /// Create the watcher and start its thread.
+    pub fn start(sink: Arc<Mutex<Option<EventSink>>>) -> io::Result<Arc<Watcher>> {
+        let watcher = Arc::new(Watcher {
+            state: Mutex::new(State {
+                next_token: WAKE_TOKEN + 1,
+                ..State::default()
+            }),
+            epoll: Epoll::new()?,
+            wake: EventFd::new()?,
+            sink,
+        });
+        watcher.epoll.add(watcher.wake.raw(), WAKE_TOKEN)?;
+        let runner = Arc::clone(&watcher);
+        std::thread::Builder::new()
+            .name("gat-local-watch".into())
+            .spawn(move || runner.run())?;
+        Ok(watcher)
+    }
+
+    /// Watch `monitor_pid` (once; repeated calls for the same monitor are ignored).
+    pub fn watch(
+        &self,
+        job: &NativeJob,
+        job_dir: PathBuf,
+        monitor_pid: i32,
+        pidfd: OwnedFd,
+        is_child: bool,
+    ) -> io::Result<()> {
+        let mut st = lock(&self.state);
+        if let Some(existing) = st
+            .entries
+            .values_mut()
+            .find(|e| e.monitor_pid == monitor_pid)
+        {
+            existing.is_child |= is_child;
+            return Ok(());
+        }
+        let token = st.next_token;
+        st.next_token += 1;
+        self.epoll.add(pidfd.as_raw_fd(), token)?;
+        st.entries.insert(
+            token,
+            Entry {
+                job: job.clone(),
+                job_dir,
+                monitor_pid,
+                pidfd,
+                is_child,
+            },
+        );
+        Ok(())
+    }
+
+    /// True when `monitor_pid` is already watched.
+    pub fn is_watching(&self, monitor_pid: i32) -> bool {
+        lock(&self.state)
+            .entries
+            .values()
+            .any(|e| e.monitor_pid == monitor_pid)
+    }
+
+    /// The adaptor is going away: stop reporting, finish reaping our children, then end.
+    pub fn close(&self) {
+        lock(&self.state).closing = true;
+        self.wake.wake();
+    }
+
+    fn run(self: Arc<Self>) {
+        loop {
+            {
+                let mut st = lock(&self.state);
+                if st.closing {
+                    // Monitors we did not fork need nothing from us any more.
+                    let foreign: Vec<u64> = st
+                        .entries
+                        .iter()
+                        .filter(|(_, e)| !e.is_child)
+                        .map(|(t, _)| *t)
+                        .collect();
+                    for token in foreign {
+                        if let Some(e) = st.entries.remove(&token) {
+                            let _ = self.epoll.delete(e.pidfd.as_raw_fd());
+                        }
+                    }
+                    if st.entries.is_empty() {
+                        return;
+                    }
+                }
+            }
+            let tokens = match self.epoll.wait(-1) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("local adaptor watcher: epoll_wait failed: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    continue;
+                }
+            };
+            for token in tokens {
+                if token == WAKE_TOKEN {
+                    self.wake.drain();
+                    continue;
+                }
+                let (entry, closing) = {
+                    let mut st = lock(&self.state);
+                    (st.entries.remove(&token), st.closing)
+                };
+                if let Some(entry) = entry {
+                    self.monitor_ended(entry, closing);
+                }
+            }
+        }
+    }
+
+    fn monitor_ended(&self, entry: Entry, closing: bool) {
+        let _ = self.epoll.delete(entry.pidfd.as_raw_fd());
+        if entry.is_child {
+            if let Err(e) = crate::sys::reap_pidfd(&entry.pidfd) {
+                // ECHILD: another part of this process reaped it already; nothing is lost.
+                tracing::debug!(monitor = entry.monitor_pid, "reaping job monitor: {e}");
+            }
+        }
+        drop(entry.pidfd);
+        let state = crate::state_after_monitor_exit(&entry.job_dir, entry.monitor_pid);
+        if closing {
+            return;
+        }
+        let sink = lock(&self.sink).clone();
+        if let Some(sink) = sink {
+            sink(&entry.job, state);
+        }
+    }
+}
