@@ -1,5 +1,22 @@
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+//! Jobs: the in-memory record the engine keeps current, and the calls a job handle offers.
+//! Queries (state, info) answer from the record under a mutex and never touch the journal or the
+//! adaptor, so they stay cheap.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gat_adaptor::{Adaptor, NativeJob};
+
+use super::core::Engine;
+use super::description::JobDescription;
+use super::error::{Error, Result};
+use super::journal::JobRecord;
+use super::resource::HardwareResource;
+use super::value::{ObjectValue, Table, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobState {
+    #[default]
     Initial,
     Scheduled,
     Running,
@@ -7,4 +24,200 @@ pub enum JobState {
     Unknown,
 }
 
-pub struct Job {}
+impl JobState {
+    /// The name used in the journal and the info table's `state` key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Initial => "initial",
+            JobState::Scheduled => "scheduled",
+            JobState::Running => "running",
+            JobState::Stopped => "stopped",
+            JobState::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        [JobState::Initial, JobState::Scheduled, JobState::Running, JobState::Stopped, JobState::Unknown]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Text of the not-yet-implemented checkpoint and migration calls.
+pub const CHECKPOINT_NOT_IMPLEMENTED: &str = "checkpoint/migration is not implemented yet in this build";
+
+/// One job as the engine tracks it; shared by every handle to it and by the engine's poller.
+pub(crate) struct JobShared {
+    pub(crate) id: String,
+    /// None when the job's adaptor is not available in this build (then the state is Unknown).
+    pub(crate) adaptor: Option<Arc<dyn Adaptor>>,
+    pub(crate) description: Arc<JobDescription>,
+    pub(crate) record: Mutex<JobRecord>,
+    /// Serialises journal writes of this job so an older record never overwrites a newer one.
+    pub(crate) journal_order: Mutex<()>,
+    /// The engine polls this job (its adaptor does not push events, or another process submitted it).
+    pub(crate) polled: bool,
+    /// libgat's Stop ended the job: its end is `stopped`, whatever the exit status says.
+    pub(crate) stop_requested: AtomicBool,
+}
+
+impl JobShared {
+    pub(crate) fn record(&self) -> MutexGuard<'_, JobRecord> {
+        // Updates are plain field assignments: a panic cannot leave the record half-written.
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn native(&self) -> NativeJob {
+        let r = self.record();
+        NativeJob {
+            id: r.id.clone(),
+            native_id: r.native_id.clone(),
+            resource: r.resource.clone(),
+            hostname: r.hostname.clone(),
+            data: r.native_data.clone(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> JobState {
+        self.record().state
+    }
+
+    pub(crate) fn stop_was_requested(&self) -> bool {
+        self.stop_requested.load(Ordering::SeqCst)
+    }
+}
+
+/// A job handle as the engine offers it: the shared job plus the engine that keeps it current.
+#[derive(Clone)]
+pub struct Job {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) shared: Arc<JobShared>,
+}
+
+impl Job {
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub fn state(&self) -> JobState {
+        self.shared.state()
+    }
+
+    pub fn description(&self) -> Arc<JobDescription> {
+        self.shared.description.clone()
+    }
+
+    /// A fresh info table (c-api.md section 5): only the keys that apply now.
+    pub fn info(&self) -> Table {
+        let checkpointable = self.shared.description.software.checkpointable;
+        info_table(&self.shared.record(), checkpointable)
+    }
+
+    /// Stop a Running job: its whole process tree ends; the job is Stopped (`stopped`).
+    pub fn stop(&self) -> Result<()> {
+        self.require(JobState::Running, "Stop", "only a Running job can be stopped")?;
+        self.engine.stop_job(&self.shared)
+    }
+
+    /// Take a Scheduled job off its queue: back to Initial.
+    pub fn unschedule(&self) -> Result<()> {
+        self.require(
+            JobState::Scheduled,
+            "UnSchedule",
+            "only a Scheduled job can be unscheduled (jobs on local: start at once and are never Scheduled)",
+        )?;
+        self.engine.unschedule_job(&self.shared)
+    }
+
+    pub fn checkpoint(&self) -> Result<()> {
+        self.require(JobState::Running, "Checkpoint", "only a Running job can be checkpointed")?;
+        Err(Error::NotImplemented(format!("Checkpoint of job {}: {CHECKPOINT_NOT_IMPLEMENTED}", self.id())))
+    }
+
+    /// Move the job to `target` (None: libgat chooses).
+    pub fn migrate(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
+        self.not_yet("Migrate", target)
+    }
+
+    /// Start a copy of the job on `target` (None: libgat chooses); the original runs on.
+    pub fn clone_job(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
+        self.not_yet("CloneJob", target)
+    }
+
+    fn not_yet(&self, call: &str, _target: Option<Arc<HardwareResource>>) -> Result<Job> {
+        match self.state() {
+            JobState::Running | JobState::Stopped => Err(Error::NotImplemented(format!(
+                "{call} of job {}: {CHECKPOINT_NOT_IMPLEMENTED}",
+                self.id()
+            ))),
+            other => Err(Error::InvalidState(format!(
+                "{call}: job {} is {}; only a Running or Stopped job can be moved",
+                self.id(),
+                other.as_str()
+            ))),
+        }
+    }
+
+    fn require(&self, wanted: JobState, call: &str, why: &str) -> Result<()> {
+        let now = self.state();
+        if now == wanted {
+            Ok(())
+        } else {
+            Err(Error::InvalidState(format!("{call}: job {} is {}; {why}", self.id(), now.as_str())))
+        }
+    }
+}
+
+fn time(t: f64) -> Value {
+    Value::Object(ObjectValue::Time(t))
+}
+
+/// The info table of a record.
+pub(crate) fn info_table(r: &JobRecord, checkpointable: bool) -> Table {
+    let mut t = Table::new();
+    let text = |s: &str| Value::String(s.to_owned());
+    t.set("state", text(r.state.as_str()));
+    t.set("checkpointable", Value::Int16(checkpointable.into()));
+    t.set("checkpoint.generation", Value::Int32(r.checkpoint_generation.try_into().unwrap_or(i32::MAX)));
+    t.set("adaptor", text(&r.adaptor));
+    t.set("resource", text(&r.resource));
+    if !r.selection_reason.is_empty() {
+        t.set("selection.reason", text(&r.selection_reason));
+    }
+    let optional = [("hostname", &r.hostname), ("native.id", &r.native_id)];
+    for (key, value) in optional {
+        if !value.is_empty() {
+            t.set(key, text(value));
+        }
+    }
+    let times = [("scheduletime", r.schedule_time), ("starttime", r.start_time), ("stoptime", r.stop_time)];
+    for (key, value) in times {
+        if let Some(v) = value {
+            t.set(key, time(v));
+        }
+    }
+    if r.state == JobState::Stopped {
+        if let Some(reason) = &r.stop_reason {
+            t.set("stopreason", text(reason));
+        }
+        if let Some(code) = r.exit_code {
+            t.set("exitcode", Value::Int32(code));
+        }
+        if let Some(sig) = r.signal {
+            t.set("signal", Value::Int32(sig));
+        }
+    }
+    if let Some(errors) = &r.post_stage_errors {
+        t.set("poststage.errors", text(errors));
+    }
+    if let Some(reason) = &r.state_reason {
+        t.set("state.reason", text(reason));
+    }
+    let links = [("migrated.from", &r.predecessor), ("migrated.to", &r.successor)];
+    for (key, value) in links {
+        if let Some(v) = value {
+            t.set(key, text(v));
+        }
+    }
+    t
+}

@@ -1,1 +1,219 @@
-//! The journal: being written.
+//! The journal: one SQLite database per state directory (`<state>/journal.sqlite`) with one row
+//! per job, shared by every process that uses the same state directory. Jobs outlive the process
+//! that submitted them; a later process re-attaches from here. Writes are short single-row
+//! statements; queries of a live job never come here (they answer from memory).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::error::{Error, Result};
+use super::job::JobState;
+
+/// The schema this code writes (PRAGMA user_version).
+const SCHEMA_VERSION: i64 = 1;
+
+const CREATE: &str = "CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    adaptor TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    native_id TEXT NOT NULL,
+    native_data TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    description TEXT NOT NULL,
+    state TEXT NOT NULL,
+    state_reason TEXT,
+    stopreason TEXT,
+    exitcode INTEGER,
+    signal INTEGER,
+    schedule_time REAL,
+    start_time REAL,
+    stop_time REAL,
+    checkpoint_generation INTEGER NOT NULL DEFAULT 0,
+    predecessor TEXT,
+    successor TEXT,
+    selection_reason TEXT NOT NULL,
+    post_stage_errors TEXT
+)";
+
+/// Everything the journal keeps about one job; also the job's in-memory record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobRecord {
+    pub id: String,
+    pub adaptor: String,
+    /// Resource name.
+    pub resource: String,
+    /// Resource contact (`local:`, `ssh://...`).
+    pub contact: String,
+    pub native_id: String,
+    /// Adaptor-private data to find the job again.
+    pub native_data: String,
+    pub hostname: String,
+    /// The software description table, as `tablecodec` JSON.
+    pub description: String,
+    pub state: JobState,
+    /// Why the state is Unknown, or how a lost job was lost.
+    pub state_reason: Option<String>,
+    /// `exited`, `stopped`, `failed`, `lost`, `migrated`.
+    pub stop_reason: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub schedule_time: Option<f64>,
+    pub start_time: Option<f64>,
+    pub stop_time: Option<f64>,
+    pub checkpoint_generation: i64,
+    pub predecessor: Option<String>,
+    pub successor: Option<String>,
+    pub selection_reason: String,
+    /// What went wrong copying the post-staged files back, if anything.
+    pub post_stage_errors: Option<String>,
+}
+
+pub struct Journal {
+    conn: Mutex<Connection>,
+}
+
+impl Journal {
+    /// Open (creating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Journal> {
+        let at = |e: rusqlite::Error| Error::Journal(format!("{}: {e}", path.display()));
+        let conn = Connection::open(path).map_err(at)?;
+        // Several processes share the file: wait for a writer rather than failing at once.
+        conn.busy_timeout(Duration::from_secs(10)).map_err(at)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(at)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(at)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(at)?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Journal(format!(
+                "{}: schema version {version} is newer than this libgat understands ({SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        conn.execute_batch(CREATE).map_err(at)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(at)?;
+        Ok(Journal { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic mid-statement leaves SQLite consistent (it rolls back), so the lock is usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write the job's row, inserting or replacing it.
+    pub fn save(&self, r: &JobRecord) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO jobs (id, adaptor, resource, contact, native_id, native_data,
+                 hostname, description, state, state_reason, stopreason, exitcode, signal,
+                 schedule_time, start_time, stop_time, checkpoint_generation, predecessor,
+                 successor, selection_reason, post_stage_errors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            )?
+            .execute(params![
+                r.id,
+                r.adaptor,
+                r.resource,
+                r.contact,
+                r.native_id,
+                r.native_data,
+                r.hostname,
+                r.description,
+                r.state.as_str(),
+                r.state_reason,
+                r.stop_reason,
+                r.exit_code,
+                r.signal,
+                r.schedule_time,
+                r.start_time,
+                r.stop_time,
+                r.checkpoint_generation,
+                r.predecessor,
+                r.successor,
+                r.selection_reason,
+                r.post_stage_errors,
+            ])
+            .map_err(|e| Error::Journal(format!("saving job {}: {e}", r.id)))?;
+        Ok(())
+    }
+
+    /// The job's row, None when the journal does not know the id.
+    pub fn load(&self, id: &str) -> Result<Option<JobRecord>> {
+        self.conn()
+            .prepare_cached("SELECT * FROM jobs WHERE id = ?1")?
+            .query_row([id], row_record)
+            .optional()
+            .map_err(|e| Error::Journal(format!("reading job {id}: {e}")))
+    }
+}
+
+fn row_record(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let state: String = row.get("state")?;
+    Ok(JobRecord {
+        id: row.get("id")?,
+        adaptor: row.get("adaptor")?,
+        resource: row.get("resource")?,
+        contact: row.get("contact")?,
+        native_id: row.get("native_id")?,
+        native_data: row.get("native_data")?,
+        hostname: row.get("hostname")?,
+        description: row.get("description")?,
+        // A state name this build does not know is not guessed at.
+        state: JobState::parse(&state).unwrap_or(JobState::Unknown),
+        state_reason: row.get("state_reason")?,
+        stop_reason: row.get("stopreason")?,
+        exit_code: row.get("exitcode")?,
+        signal: row.get("signal")?,
+        schedule_time: row.get("schedule_time")?,
+        start_time: row.get("start_time")?,
+        stop_time: row.get("stop_time")?,
+        checkpoint_generation: row.get("checkpoint_generation")?,
+        predecessor: row.get("predecessor")?,
+        successor: row.get("successor")?,
+        selection_reason: row.get("selection_reason")?,
+        post_stage_errors: row.get("post_stage_errors")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip_and_are_shared_between_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let a = Journal::open(&path).unwrap();
+        let b = Journal::open(&path).unwrap();
+        let mut r = JobRecord {
+            id: "gat-1".into(),
+            adaptor: "local".into(),
+            resource: "local:".into(),
+            contact: "local:".into(),
+            description: "{}".into(),
+            state: JobState::Running,
+            start_time: Some(1.5),
+            selection_reason: "default".into(),
+            ..Default::default()
+        };
+        a.save(&r).unwrap();
+        assert_eq!(b.load("gat-1").unwrap().as_ref(), Some(&r));
+        r.state = JobState::Stopped;
+        r.exit_code = Some(3);
+        r.stop_reason = Some("exited".into());
+        r.post_stage_errors = Some("out.txt: no such file".into());
+        b.save(&r).unwrap();
+        assert_eq!(a.load("gat-1").unwrap(), Some(r));
+        assert_eq!(a.load("nope").unwrap(), None);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Journal::open(&path), Err(Error::Journal(m)) if m.contains("99")));
+    }
+}

@@ -13,6 +13,9 @@ pub mod job;
 pub mod journal;
 pub mod checkpoint;
 pub mod instrumented;
+pub mod config;
+pub mod tablecodec;
+mod tracking;
 
 pub use error::{Error, Result};
 pub use value::{ObjectValue, Table, Value};

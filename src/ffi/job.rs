@@ -1,2 +1,176 @@
-//! (being written)
-pub(crate) struct JobObj {}
+//! GATJob: a submitted job. Queries answer from the state the engine keeps current.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use super::boundary;
+use super::broker::{context_engine, preferences};
+use super::description::JobDescriptionObj;
+use super::handle::{self, Body, Obj};
+use super::object::{wrong_body, BorrowedSlot};
+use super::string::StringObj;
+use super::table::TableObj;
+use super::types::*;
+use crate::engine::{HardwareResource, Job, JobState, Result};
+
+pub(crate) struct JobObj {
+    pub(crate) job: Job,
+    id: BorrowedSlot,
+    description: BorrowedSlot,
+    info: BorrowedSlot,
+}
+
+impl JobObj {
+    pub(crate) fn new(job: Job) -> Self {
+        JobObj { job, id: BorrowedSlot::new(), description: BorrowedSlot::new(), info: BorrowedSlot::new() }
+    }
+}
+
+fn with_job<T>(job: GATJob_const, f: impl FnOnce(&JobObj) -> Result<T>) -> Result<T> {
+    let obj = boundary::obj(job, GATType::GATType_GATJob, "job")?;
+    match &obj.body {
+        Body::Job(j) => f(j),
+        _ => Err(wrong_body("job")),
+    }
+}
+
+fn gat_state(state: JobState) -> GATJobState {
+    match state {
+        JobState::Initial => GATJobState::GATJobState_Initial,
+        JobState::Scheduled => GATJobState::GATJobState_Scheduled,
+        JobState::Running => GATJobState::GATJobState_Running,
+        JobState::Stopped => GATJobState::GATJobState_Stopped,
+        JobState::Unknown => GATJobState::GATJobState_Unknown,
+    }
+}
+
+fn target(hr: GATHardwareResource_const) -> Result<Option<Arc<HardwareResource>>> {
+    match handle::lookup_opt(hr, GATType::GATType_GATHardwareResource, "hardware resource")? {
+        None => Ok(None),
+        Some(obj) => match &obj.body {
+            Body::HardwareResource(r) => Ok(Some(r.resource.clone())),
+            _ => Err(wrong_body("hardware resource")),
+        },
+    }
+}
+
+fn job_handle(job: Job) -> GATJob {
+    handle::register::<GATJob_S>(Obj::new(Body::Job(JobObj::new(job))))
+}
+
+/// The job's current state, from what libgat keeps current (no round trip to the resource).
+/// GATJobState_Unknown when it cannot be determined right now (info `state.reason` says why).
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_GetState(job: GATJob_const, state: *mut GATJobState) -> GATResult {
+    boundary::call("GATJob_GetState", || {
+        let now = with_job(job, |j| Ok(j.job.state()))?;
+        boundary::write_out(state, "state", gat_state(now))
+    })
+}
+
+/// The job's id (read it with GATString_GetBuffer()); owned by the job handle, valid until it is
+/// destroyed. The id re-attaches to the job from any process: GATJob_Create().
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_GetJobID(job: GATJob_const, id: *mut GATJobID_const) -> GATResult {
+    boundary::call("GATJob_GetJobID", || {
+        boundary::check_out(id, "id")?;
+        let handle = with_job(job, |j| Ok(j.id.get_or_register(|| Body::String(StringObj::new(j.job.id())))))?;
+        boundary::write_out(id, "id", handle as GATJobID_const)
+    })
+}
+
+/// The job's description; owned by the job handle, valid until it is destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_GetJobDescription(job: GATJob_const, description: *mut GATJobDescription_const) -> GATResult {
+    boundary::call("GATJob_GetJobDescription", || {
+        boundary::check_out(description, "description")?;
+        let handle = with_job(job, |j| {
+            Ok(j.description.get_or_register(|| Body::JobDescription(JobDescriptionObj::new(j.job.description()))))
+        })?;
+        boundary::write_out(description, "description", handle as GATJobDescription_const)
+    })
+}
+
+/// A fresh table about the job: `hostname`, `scheduletime`, `starttime`, `stoptime` (GATTime),
+/// `checkpointable` (int16), `state`, `adaptor`, `resource`, `native.id`, `exitcode` (int32, once
+/// stopped), `signal` (int32, when a signal ended it), `stopreason` (`exited`, `stopped`,
+/// `failed`, `lost`, `migrated`), `checkpoint.generation` (int32), `selection.reason`,
+/// `state.reason` (why the state is Unknown), `poststage.errors` (files that could not be copied
+/// back); only the keys that apply. Owned by the job handle:
+/// valid until it is destroyed or GetInfo is called again on it.
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_GetInfo(job: GATJob_const, info: *mut GATTable_const) -> GATResult {
+    boundary::call("GATJob_GetInfo", || {
+        boundary::check_out(info, "info")?;
+        let handle = with_job(job, |j| Ok(j.info.replace(Body::Table(TableObj::new(j.job.info())))))?;
+        boundary::write_out(info, "info", handle as GATTable_const)
+    })
+}
+
+/// Take a Scheduled job off its queue (back to Initial). Any other state: GAT_INVALID_STATE (jobs
+/// on `local:` start at once and are never Scheduled).
+#[no_mangle]
+pub extern "C" fn GATJob_UnSchedule(job: GATJob_const) -> GATResult {
+    boundary::call("GATJob_UnSchedule", || with_job(job, |j| j.job.unschedule()))
+}
+
+/// Stop a Running job: its whole process tree ends (TERM, a grace period, KILL) and the job is
+/// Stopped with info `stopreason` = `stopped`. Any other state: GAT_INVALID_STATE.
+#[no_mangle]
+pub extern "C" fn GATJob_Stop(job: GATJob) -> GATResult {
+    boundary::call("GATJob_Stop", || with_job(job, |j| j.job.stop()))
+}
+
+/// Checkpoint a Running job. Not implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE
+/// when the job is not Running).
+#[no_mangle]
+pub extern "C" fn GATJob_Checkpoint(job: GATJob) -> GATResult {
+    boundary::call("GATJob_Checkpoint", || with_job(job, |j| j.job.checkpoint()))
+}
+
+/// Migrate the job to `resource` (NULL: libgat chooses); `*migrated` would be the new job. Not
+/// implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE when the job is neither Running
+/// nor Stopped).
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_Migrate(job: GATJob_const, resource: GATHardwareResource_const, migrated: *mut GATJob) -> GATResult {
+    boundary::call("GATJob_Migrate", || {
+        boundary::check_out(migrated, "migrated")?;
+        let to = target(resource)?;
+        let new_job = with_job(job, |j| j.job.migrate(to))?;
+        boundary::write_out(migrated, "migrated", job_handle(new_job))
+    })
+}
+
+/// Start a copy of the job on `resource` (NULL: libgat chooses); the original runs on. Not
+/// implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE when the job is neither Running
+/// nor Stopped).
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_CloneJob(job: GATJob_const, resource: GATHardwareResource_const, clone: *mut GATJob) -> GATResult {
+    boundary::call("GATJob_CloneJob", || {
+        boundary::check_out(clone, "clone")?;
+        let to = target(resource)?;
+        let new_job = with_job(job, |j| j.job.clone_job(to))?;
+        boundary::write_out(clone, "clone", job_handle(new_job))
+    })
+}
+
+/// Release the job handle and set `*job` to NULL; NULL and `*job == NULL` are accepted. The job
+/// itself runs on (re-attach with GATJob_Create()); the id, description and info handed out by
+/// this handle become invalid.
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_Destroy(job: *mut GATJob) {
+    boundary::destroy("GATJob_Destroy", job, GATType::GATType_GATJob)
+}
+
+/// (ext) Re-attach to the job `jobid` (from GATJob_GetJobID(), possibly in another process) through
+/// the journal of the state directory. `preferences` may be NULL. The caller owns the handle and
+/// releases it with GATJob_Destroy(). NULL when the id is unknown (see GAT_GetLastErrorMessage()).
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_Create(context: GATContext, preferences: GATPreferences_const, jobid: *const c_char) -> GATJob {
+    boundary::value("GATJob_Create", std::ptr::null_mut(), || {
+        let engine = context_engine(context)?;
+        let _prefs = self::preferences(preferences)?;
+        let id = boundary::str_arg(jobid, "jobid")?;
+        Ok(job_handle(engine.attach(id)?))
+    })
+}

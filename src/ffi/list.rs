@@ -91,21 +91,28 @@ pub extern "C" fn GATList_String_Create() -> GATList_String {
     boundary::create("GATList_String_Create", || Ok(Obj::new(Body::ListString(ListStringObj::new(&[])))))
 }
 
-/// The position of the first string (index 0).
+/// The position of the first string (index 0). A bad handle gives the end position and a
+/// last-error text.
 #[no_mangle]
 pub extern "C" fn GATList_String_Begin(list: GATList_String_const) -> GATList_String_Iterator {
-    // Positions do not depend on the list: index 0 and the end marker.
-    let _ = list;
-    GATList_String_Iterator { position: 0 }
+    // Positions do not depend on the list's contents, but a bad handle is still reported.
+    let end = GATList_String_Iterator { position: -1 };
+    boundary::value("GATList_String_Begin", end, || {
+        boundary::obj(list, GATType::GATType_GATList_String, "list")?;
+        Ok(GATList_String_Iterator { position: 0 })
+    })
 }
 
 /// The position after the last string: inserting there appends, as in
 /// `GATList_String_Insert(l, GATList_String_End(l), s)`.
 #[no_mangle]
 pub extern "C" fn GATList_String_End(list: GATList_String_const) -> GATList_String_Iterator {
-    // Positions do not depend on the list: index 0 and the end marker.
-    let _ = list;
-    GATList_String_Iterator { position: -1 }
+    // Positions do not depend on the list's contents, but a bad handle is still reported.
+    let end = GATList_String_Iterator { position: -1 };
+    boundary::value("GATList_String_End", end, || {
+        boundary::obj(list, GATType::GATType_GATList_String, "list")?;
+        Ok(GATList_String_Iterator { position: -1 })
+    })
 }
 
 /// Insert a copy of `value` before `position`. Returns GAT_SUCCESS, GAT_INVALID_HANDLE,

@@ -7,74 +7,73 @@ use gat_adaptor::Error as AdaptorError;
 /// GAT's own facility number.
 pub const GAT_FACILITY: u32 = 1;
 
-const fn gat_error(code: u32) -> GATResult {
-    ((3u32 << 30) | (GAT_FACILITY << 16) | code) as GATResult
-}
+// Each code below is spelled as an expression (severity error = 3, GAT's facility, the code) that
+// cbindgen can copy into include/gat.h; it cannot evaluate a const fn call.
 
 /// An unspecified failure.
-pub const GAT_FAIL: GATResult = gat_error(1);
+pub const GAT_FAIL: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 1) as GATResult;
 /// The operation is not implemented (by this adaptor or this library).
-pub const GAT_NOTIMPL: GATResult = gat_error(2);
+pub const GAT_NOTIMPL: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 2) as GATResult;
 /// Memory could not be allocated.
-pub const GAT_MEMORYFAILURE: GATResult = gat_error(3);
+pub const GAT_MEMORYFAILURE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 3) as GATResult;
 /// An adaptor of this name is already registered.
-pub const GAT_DUPLICATE_ADAPTOR: GATResult = gat_error(4);
+pub const GAT_DUPLICATE_ADAPTOR: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 4) as GATResult;
 /// An adaptor could not be loaded.
-pub const GAT_ADAPTOR_LOAD_FAILED: GATResult = gat_error(5);
+pub const GAT_ADAPTOR_LOAD_FAILED: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 5) as GATResult;
 /// An adaptor has no registration function.
-pub const GAT_NO_REGISTER_FUNCTION: GATResult = gat_error(6);
+pub const GAT_NO_REGISTER_FUNCTION: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 6) as GATResult;
 /// A configuration entry is given twice.
-pub const GAT_DUPLICATE_CONFIG: GATResult = gat_error(7);
+pub const GAT_DUPLICATE_CONFIG: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 7) as GATResult;
 /// A file could not be opened.
-pub const GAT_FILE_OPEN_ERROR: GATResult = gat_error(8);
+pub const GAT_FILE_OPEN_ERROR: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 8) as GATResult;
 /// No such key.
-pub const GAT_NO_SUCH_KEY: GATResult = gat_error(9);
+pub const GAT_NO_SUCH_KEY: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 9) as GATResult;
 /// The key holds a value of another type.
-pub const GAT_KEY_TYPE_ERROR: GATResult = gat_error(10);
+pub const GAT_KEY_TYPE_ERROR: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 10) as GATResult;
 /// A NULL, destroyed or wrong-type handle.
-pub const GAT_INVALID_HANDLE: GATResult = gat_error(11);
+pub const GAT_INVALID_HANDLE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 11) as GATResult;
 /// An invalid parameter.
-pub const GAT_INVALID_PARAMETER: GATResult = gat_error(12);
+pub const GAT_INVALID_PARAMETER: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 12) as GATResult;
 /// An unknown version.
-pub const GAT_UNKNOWN_VERSION: GATResult = gat_error(13);
+pub const GAT_UNKNOWN_VERSION: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 13) as GATResult;
 /// No adaptor is registered for this capability.
-pub const GAT_NO_REGISTERED_CPI: GATResult = gat_error(14);
+pub const GAT_NO_REGISTERED_CPI: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 14) as GATResult;
 /// The text is not valid UTF-8.
-pub const GAT_INVALID_ENCODING: GATResult = gat_error(15);
+pub const GAT_INVALID_ENCODING: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 15) as GATResult;
 /// The encoding is incomplete.
-pub const GAT_INCOMPLETE_ENCODING: GATResult = gat_error(16);
+pub const GAT_INCOMPLETE_ENCODING: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 16) as GATResult;
 /// No adaptor can do this.
-pub const GAT_NO_MATCHING_CPI: GATResult = gat_error(17);
+pub const GAT_NO_MATCHING_CPI: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 17) as GATResult;
 /// No resource matches the description.
-pub const GAT_NO_MATCHING_RESOURCE: GATResult = gat_error(18);
+pub const GAT_NO_MATCHING_RESOURCE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 18) as GATResult;
 /// The object has no such interface.
-pub const GAT_NO_MATCHING_INTERFACE: GATResult = gat_error(19);
+pub const GAT_NO_MATCHING_INTERFACE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 19) as GATResult;
 /// The input is in an unknown or malformed format.
-pub const GAT_UNKNOWN_FORMAT: GATResult = gat_error(20);
+pub const GAT_UNKNOWN_FORMAT: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 20) as GATResult;
 /// The key is already present.
-pub const GAT_DUPLICATE_KEY: GATResult = gat_error(21);
+pub const GAT_DUPLICATE_KEY: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 21) as GATResult;
 /// A remote call failed.
-pub const GAT_RPC_FAILED: GATResult = gat_error(22);
+pub const GAT_RPC_FAILED: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 22) as GATResult;
 /// An input/output error.
-pub const GAT_IO_ERROR: GATResult = gat_error(23);
+pub const GAT_IO_ERROR: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 23) as GATResult;
 /// The call is not allowed in the object's current state.
-pub const GAT_INVALID_STATE: GATResult = gat_error(24);
+pub const GAT_INVALID_STATE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 24) as GATResult;
 /// The job is not checkpointable.
-pub const GAT_NOT_CHECKPOINTABLE: GATResult = gat_error(25);
+pub const GAT_NOT_CHECKPOINTABLE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 25) as GATResult;
 /// There is no checkpoint to restart from.
-pub const GAT_NO_CHECKPOINT: GATResult = gat_error(26);
+pub const GAT_NO_CHECKPOINT: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 26) as GATResult;
 /// Every checkpoint of the job failed verification.
-pub const GAT_CHECKPOINT_CORRUPT: GATResult = gat_error(27);
+pub const GAT_CHECKPOINT_CORRUPT: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 27) as GATResult;
 /// A deadline passed.
-pub const GAT_TIMEOUT: GATResult = gat_error(28);
+pub const GAT_TIMEOUT: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 28) as GATResult;
 /// The host or daemon cannot be reached.
-pub const GAT_UNREACHABLE: GATResult = gat_error(29);
+pub const GAT_UNREACHABLE: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 29) as GATResult;
 /// Permission denied.
-pub const GAT_PERMISSION_DENIED: GATResult = gat_error(30);
+pub const GAT_PERMISSION_DENIED: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 30) as GATResult;
 /// A transient failure: retrying may work.
-pub const GAT_TRY_AGAIN: GATResult = gat_error(31);
+pub const GAT_TRY_AGAIN: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 31) as GATResult;
 /// The migration failed and was rolled back: the original job runs on.
-pub const GAT_MIGRATION_ROLLED_BACK: GATResult = gat_error(32);
+pub const GAT_MIGRATION_ROLLED_BACK: GATResult = (3u32 << 30 | GAT_FACILITY << 16 | 32) as GATResult;
 
 /// Static description of each code, indexed by code.
 pub(crate) fn message(rc: GATResult) -> &'static str {

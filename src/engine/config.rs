@@ -1,0 +1,181 @@
+//! The resource configuration: `$GAT_CONFIG`, else `~/.config/gat/resources.toml`. Without one,
+//! only `local:` exists. Each resource names a contact and may set attributes, a priority and
+//! GNU Queue's load thresholds:
+//!
+//! ```toml
+//! [resources.bigbox]
+//! contact = "local:"
+//! priority = 10
+//! loadsched = 4.0          # no new jobs at or above this load average
+//! loadstop = 8.0
+//! loadcheckpoint = 6.0
+//! attributes = { "cpu.count" = 64, "os.name" = "Linux" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gat_adaptor::{AttrValue, Resource};
+
+use super::error::{Error, Result};
+
+/// Attribute keys under which configured thresholds and priority appear on a resource.
+pub const LOAD_SCHED: &str = "load.sched";
+pub const LOAD_STOP: &str = "load.stop";
+pub const LOAD_CHECKPOINT: &str = "load.checkpoint";
+pub const PRIORITY: &str = "priority";
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConfiguredResource {
+    pub name: String,
+    pub contact: String,
+    pub priority: Option<f64>,
+    pub loadsched: Option<f64>,
+    pub loadstop: Option<f64>,
+    pub loadcheckpoint: Option<f64>,
+    pub attributes: BTreeMap<String, AttrValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    pub resources: Vec<ConfiguredResource>,
+}
+
+fn config_path() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("GAT_CONFIG").or_else(|| var("HOME").map(|h| h.join(".config/gat/resources.toml")))
+}
+
+impl Config {
+    /// The configuration the environment names; none at the default place is an empty one.
+    pub fn from_environment() -> Result<Config> {
+        let Some(path) = config_path() else { return Ok(Config::default()) };
+        let explicit = std::env::var_os("GAT_CONFIG").is_some_and(|v| !v.is_empty());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text).map_err(|e| e.context(path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Config::default()),
+            Err(e) => Err(Error::FileOpen(format!("cannot read the configuration {}: {e}", path.display()))),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let doc: toml::Table = text.parse().map_err(|e| Error::UnknownFormat(format!("not valid TOML: {e}")))?;
+        let mut resources = Vec::new();
+        if let Some(section) = doc.get("resources") {
+            let section = section
+                .as_table()
+                .ok_or_else(|| Error::UnknownFormat("'resources' must be a table of named resources".into()))?;
+            for (name, entry) in section {
+                resources.push(resource(name, entry).map_err(|e| e.context(format!("resource '{name}'")))?);
+            }
+        }
+        Ok(Config { resources })
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&ConfiguredResource> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+}
+
+fn resource(name: &str, entry: &toml::Value) -> Result<ConfiguredResource> {
+    let bad = |what: String| Error::UnknownFormat(what);
+    let table = entry.as_table().ok_or_else(|| bad("must be a table".into()))?;
+    let number = |key: &str| -> Result<Option<f64>> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .map(Some)
+                .ok_or_else(|| bad(format!("'{key}' must be a number"))),
+        }
+    };
+    let contact = match table.get("contact") {
+        Some(v) => v.as_str().ok_or_else(|| bad("'contact' must be a string".into()))?.to_owned(),
+        None => return Err(bad("has no 'contact' (such as \"local:\" or \"ssh://user@host\")".into())),
+    };
+    let mut attributes = BTreeMap::new();
+    if let Some(attrs) = table.get("attributes") {
+        let attrs = attrs.as_table().ok_or_else(|| bad("'attributes' must be a table".into()))?;
+        for (key, v) in attrs {
+            let value = match v {
+                toml::Value::String(s) => AttrValue::Str(s.clone()),
+                toml::Value::Integer(i) => AttrValue::Num(*i as f64),
+                toml::Value::Float(f) => AttrValue::Num(*f),
+                _ => return Err(bad(format!("attribute '{key}' must be a string or a number"))),
+            };
+            attributes.insert(key.clone(), value);
+        }
+    }
+    Ok(ConfiguredResource {
+        name: name.to_owned(),
+        contact,
+        priority: number("priority")?,
+        loadsched: number("loadsched")?,
+        loadstop: number("loadstop")?,
+        loadcheckpoint: number("loadcheckpoint")?,
+        attributes,
+    })
+}
+
+impl ConfiguredResource {
+    /// This configured resource on top of what its adaptor says of the contact (`base`).
+    pub fn apply_to(&self, mut base: Resource) -> Resource {
+        base.name = self.name.clone();
+        base.contact = self.contact.clone();
+        base.attributes.extend(self.attributes.clone());
+        let extra = [
+            (LOAD_SCHED, self.loadsched),
+            (LOAD_STOP, self.loadstop),
+            (LOAD_CHECKPOINT, self.loadcheckpoint),
+            (PRIORITY, self.priority),
+        ];
+        for (key, value) in extra {
+            if let Some(v) = value {
+                base.attributes.insert(key.to_owned(), AttrValue::Num(v));
+            }
+        }
+        base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_parse_with_thresholds_and_attributes() {
+        let c = Config::parse(
+            r#"
+            [resources.big]
+            contact = "local:"
+            priority = 10
+            loadsched = 4
+            attributes = { "cpu.count" = 64, "os.name" = "Linux" }
+            [resources.far]
+            contact = "ssh://u@h:22"
+            "#,
+        )
+        .unwrap();
+        let big = c.resource("big").unwrap();
+        assert_eq!(big.loadsched, Some(4.0));
+        assert_eq!(big.priority, Some(10.0));
+        assert_eq!(big.attributes["cpu.count"], AttrValue::Num(64.0));
+        assert_eq!(c.resource("far").unwrap().contact, "ssh://u@h:22");
+    }
+
+    #[test]
+    fn malformed_configuration_names_the_resource() {
+        for (text, expected) in [
+            ("[resources.x]\npriority = 1", "contact"),
+            ("[resources.x]\ncontact = \"local:\"\nloadsched = \"high\"", "loadsched"),
+            ("resources = 3", "resources"),
+            ("not toml [", "TOML"),
+        ] {
+            match Config::parse(text) {
+                Err(Error::UnknownFormat(m)) => assert!(m.contains(expected), "{m}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}
