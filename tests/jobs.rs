@@ -278,18 +278,19 @@ fn stop_ends_a_running_sleep_and_wrong_state_calls_are_refused() {
     assert_eq!(state(job), GATJobState::GATJobState_Running);
     assert_eq!(GATJob_UnSchedule(job), GAT_INVALID_STATE);
     assert!(last_error().contains("never Scheduled"), "{}", last_error());
-    assert_eq!(GATJob_Checkpoint(job), GAT_NOTIMPL);
-    assert!(last_error().contains("not implemented yet"), "{}", last_error());
+    // A plain sleep was not described as checkpointable: nothing to take, nothing moves.
+    assert_eq!(GATJob_Checkpoint(job), GAT_NOT_CHECKPOINTABLE);
+    assert!(last_error().contains("not checkpointable"), "{}", last_error());
     let mut moved: GATJob = std::ptr::null_mut();
-    assert_eq!(unsafe { GATJob_Migrate(job, std::ptr::null(), &mut moved) }, GAT_NOTIMPL);
-    assert_eq!(unsafe { GATJob_CloneJob(job, std::ptr::null(), &mut moved) }, GAT_NOTIMPL);
+    assert_eq!(unsafe { GATJob_Migrate(job, std::ptr::null(), &mut moved) }, GAT_NOT_CHECKPOINTABLE);
+    assert_eq!(unsafe { GATJob_CloneJob(job, std::ptr::null(), &mut moved) }, GAT_NOT_CHECKPOINTABLE);
     assert!(moved.is_null());
 
     assert_eq!(GATJob_Stop(job), GAT_SUCCESS, "{}", last_error());
     assert_eq!(state(job), GATJobState::GATJobState_Stopped);
     assert_eq!(info_text(job, "stopreason"), "stopped");
     assert_eq!(GATJob_Stop(job), GAT_INVALID_STATE);
-    assert_eq!(GATJob_Checkpoint(job), GAT_INVALID_STATE);
+    assert_eq!(GATJob_Checkpoint(job), GAT_NOT_CHECKPOINTABLE);
     destroy(job);
 }
 

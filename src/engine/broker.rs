@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use gat_adaptor::{Adaptor, JobSpec, Requirements, Resource, StageEntry};
+use gat_adaptor::{Adaptor, JobSpec, NativeJob, Requirements, Resource, StageEntry};
 
 use super::config::{LOAD_SCHED, PRIORITY};
 use super::core::{contact_adaptor, private_dir, Engine};
@@ -12,10 +12,10 @@ use super::description::{HardwareDescription, JobDescription, ResourceChoice, So
 use super::error::{Error, Result};
 use super::job::{Job, JobShared, JobState};
 use super::journal::JobRecord;
+use super::launch::Restart;
 use super::preferences::Preferences;
 use super::resource::HardwareResource;
 use super::tablecodec;
-use super::tracking::adaptor_error;
 use super::value::now_seconds;
 
 /// The preference that orders adaptors (JavaGAT's rule: comma list, `!name` excludes).
@@ -188,6 +188,19 @@ impl Engine {
     /// Submit a job: choose the resource, record the job in the journal, then start it.
     pub fn submit(&self, jd: &JobDescription, prefs: &Preferences) -> Result<Job> {
         let (resource, reason) = self.choose(jd, prefs)?;
+        self.start_job(jd, &resource, reason, None, None)
+    }
+
+    /// Record a new job in the journal, then start it on `resource` (from a checkpoint, with
+    /// `restart`). `predecessor`: the job this one was migrated from.
+    pub(crate) fn start_job(
+        &self,
+        jd: &JobDescription,
+        resource: &Resource,
+        reason: String,
+        predecessor: Option<String>,
+        restart: Option<Restart<'_>>,
+    ) -> Result<Job> {
         let adaptor_name = contact_adaptor(&resource.contact).unwrap_or(resource.adaptor.as_str()).to_owned();
         let adaptor = self.adaptor(&adaptor_name)?;
         let caps = adaptor.capabilities();
@@ -195,13 +208,11 @@ impl Engine {
             return Err(Error::NotImplemented(format!("the {adaptor_name} adaptor cannot submit jobs")));
         }
         let id = new_job_id()?;
-        let job_dir = self.job_dir(&id);
-        private_dir(&job_dir)?;
-        std::fs::write(job_dir.join("selection.reason"), format!("{reason}\n"))
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", job_dir.join("selection.reason").display())))?;
-        let spec = job_spec(&id, &jd.software, job_dir)?;
+        private_dir(&self.job_dir(&id))?;
+        let workdir = self.choose_workdir(&id, &jd.software, resource)?;
         let record = JobRecord {
             id: id.clone(),
+            workdir: workdir.as_ref().map(|w| w.to_string_lossy().into_owned()),
             adaptor: adaptor_name,
             resource: resource.name.clone(),
             contact: resource.contact.clone(),
@@ -209,6 +220,7 @@ impl Engine {
             description: tablecodec::encode(&jd.software.table),
             schedule_time: Some(now_seconds()),
             selection_reason: reason,
+            predecessor,
             ..Default::default()
         };
         // Intent first: a crash during the adaptor call still leaves a trace of the job.
@@ -221,27 +233,15 @@ impl Engine {
             journal_order: Mutex::new(()),
             polled: !caps.push_events,
             stop_requested: Default::default(),
+            ops: Default::default(),
         });
-        match adaptor.submit(&spec, &resource) {
+        match self.launch(&*adaptor, &id, &jd.software, resource, workdir.as_deref(), restart) {
             Ok(native) => {
-                self.update_record(&job.shared, |r| {
-                    r.native_id = native.native_id.clone();
-                    r.native_data = native.data.clone();
-                    if !native.hostname.is_empty() {
-                        r.hostname = native.hostname.clone();
-                    }
-                    if r.state == JobState::Initial {
-                        r.state = JobState::Running;
-                        r.start_time.get_or_insert(now_seconds());
-                    }
-                });
-                if !caps.push_events {
-                    self.poll_jobs(std::slice::from_ref(&job.shared));
-                }
+                self.started(&job.shared, &native);
                 Ok(job)
             }
             Err(e) => {
-                let e = adaptor_error(e, format!("submitting job {id} to '{}'", resource.name));
+                let e = e.context(format!("starting job {id} on '{}'", resource.name));
                 self.update_record(&job.shared, |r| {
                     r.state = JobState::Stopped;
                     r.stop_reason = Some("failed".into());
@@ -250,6 +250,26 @@ impl Engine {
                 self.untrack(&id);
                 Err(e)
             }
+        }
+    }
+
+    /// Record that a run of `job` started as `native` (its first, or a restart), and make sure
+    /// an end that came before this record is not missed.
+    pub(crate) fn started(&self, job: &Arc<JobShared>, native: &NativeJob) {
+        self.update_record(job, |r| {
+            r.native_id = native.native_id.clone();
+            r.native_data = native.data.clone();
+            if !native.hostname.is_empty() {
+                r.hostname = native.hostname.clone();
+            }
+            if matches!(r.state, JobState::Initial | JobState::Scheduled) {
+                r.state = JobState::Running;
+                r.start_time.get_or_insert(now_seconds());
+            }
+        });
+        let pushed = job.adaptor.as_ref().is_some_and(|a| a.capabilities().push_events);
+        if !pushed {
+            self.poll_jobs(std::slice::from_ref(job));
         }
     }
 }
@@ -264,7 +284,7 @@ fn local_path(p: &str) -> PathBuf {
     std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
 }
 
-fn job_spec(id: &str, sw: &SoftwareDescription, job_dir: PathBuf) -> Result<JobSpec> {
+pub(crate) fn job_spec(id: &str, sw: &SoftwareDescription, job_dir: PathBuf) -> Result<JobSpec> {
     let stage = |entries: &[(String, String)], pre: bool| -> Vec<StageEntry> {
         entries
             .iter()
@@ -283,6 +303,7 @@ fn job_spec(id: &str, sw: &SoftwareDescription, job_dir: PathBuf) -> Result<JobS
         stdin: sw.stdin.as_deref().map(PathBuf::from),
         stdout: sw.stdout.as_deref().map(PathBuf::from),
         stderr: sw.stderr.as_deref().map(PathBuf::from),
+        workdir_env: Vec::new(),
         pre_staged: stage(&sw.pre_staged, true),
         post_staged: stage(&sw.post_staged, false),
         job_dir,

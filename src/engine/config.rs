@@ -5,6 +5,7 @@
 //! ```toml
 //! [resources.bigbox]
 //! contact = "local:"
+//! work_dir = "/scratch/bigbox"   # the resource's own working area (jobs run in work_dir/<job id>)
 //! priority = 10
 //! loadsched = 4.0          # no new jobs at or above this load average
 //! loadstop = 8.0
@@ -34,6 +35,8 @@ pub struct ConfiguredResource {
     pub loadstop: Option<f64>,
     pub loadcheckpoint: Option<f64>,
     pub attributes: BTreeMap<String, AttrValue>,
+    /// The resource's own working area on its host.
+    pub work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,8 +110,13 @@ fn resource(name: &str, entry: &toml::Value) -> Result<ConfiguredResource> {
             attributes.insert(key.clone(), value);
         }
     }
+    let work_dir = match table.get("work_dir") {
+        None => None,
+        Some(v) => Some(PathBuf::from(v.as_str().ok_or_else(|| bad("'work_dir' must be a string (a path)".into()))?)),
+    };
     Ok(ConfiguredResource {
         name: name.to_owned(),
+        work_dir,
         contact,
         priority: number("priority")?,
         loadsched: number("loadsched")?,
@@ -124,6 +132,9 @@ impl ConfiguredResource {
         base.name = self.name.clone();
         base.contact = self.contact.clone();
         base.attributes.extend(self.attributes.clone());
+        if let Some(dir) = &self.work_dir {
+            base.work_dir = Some(dir.clone());
+        }
         let extra = [
             (LOAD_SCHED, self.loadsched),
             (LOAD_STOP, self.loadstop),

@@ -105,6 +105,10 @@ impl Engine {
                 .set_event_sink(engine.event_sink())
                 .map_err(|e| super::tracking::adaptor_error(e, format!("registering with the {} adaptor", adaptor.name())))?;
         }
+        // Finish or roll back what a process that died mid-migration left behind.
+        if let Err(e) = engine.recover_operations() {
+            tracing::warn!(target: "gat::engine", "recovering interrupted operations: {e}");
+        }
         Ok(engine)
     }
 
@@ -206,6 +210,7 @@ impl Engine {
             journal_order: Mutex::new(()),
             polled: true,
             stop_requested: Default::default(),
+            ops: Default::default(),
         });
         if !matches!(job.shared.state(), JobState::Stopped | JobState::Initial) {
             self.poll_jobs(std::slice::from_ref(&job.shared));

@@ -114,6 +114,12 @@ impl Adaptor for Mock {
     fn fetch(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "fetch"))
     }
+    fn remove(&self, _: &NativeJob, _: &[std::path::PathBuf]) -> AResult<()> {
+        Err(AError::unsupported(&self.name, "remove"))
+    }
+    fn signal_if_caught(&self, _: &NativeJob, _: gat_adaptor::Signal) -> AResult<bool> {
+        Err(AError::unsupported(&self.name, "signal_if_caught"))
+    }
     fn place(&self, _: &Resource, _: &Path, _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "place"))
     }
@@ -150,8 +156,10 @@ fn pushed_end_is_recorded_in_memory_and_journal() {
     let job = engine.submit(&on(&mock, "/bin/prog"), &Preferences::new()).unwrap();
     assert!(job.id().starts_with("gat-"));
     assert_eq!(job.state(), JobState::Running);
-    let reason = std::fs::read_to_string(engine.job_dir(job.id()).join("selection.reason")).unwrap();
+    let reason = job.info().get_str("selection.reason").unwrap().to_owned();
     assert!(reason.contains("mock-box"), "{reason}");
+    let journalled = engine.journal.load(job.id()).unwrap().unwrap().selection_reason;
+    assert_eq!(journalled, reason);
     mock.set(job.id(), NativeState::Finished { status: ExitStatus::Exited(3), stopped_by_request: false });
     assert_eq!(job.state(), JobState::Stopped);
     let info = job.info();
@@ -200,15 +208,15 @@ fn stop_and_wrong_state_calls() {
     let engine = engine_with(dir.path(), std::slice::from_ref(&mock));
     let job = engine.submit(&on(&mock, "/bin/prog"), &Preferences::new()).unwrap();
     assert!(matches!(job.unschedule(), Err(crate::engine::Error::InvalidState(m)) if m.contains("never Scheduled")));
-    assert!(matches!(job.checkpoint(), Err(crate::engine::Error::NotImplemented(m)) if m.contains("not implemented yet")));
-    assert!(matches!(job.migrate(None), Err(crate::engine::Error::NotImplemented(_))));
+    assert!(matches!(job.checkpoint(), Err(crate::engine::Error::NotCheckpointable(m)) if m.contains("checkpointable = 1")));
+    assert!(matches!(job.migrate(None), Err(crate::engine::Error::NotCheckpointable(_))));
     job.stop().unwrap();
     assert_eq!(job.state(), JobState::Stopped);
     let info = job.info();
     assert_eq!(info.get_str("stopreason").unwrap(), "stopped");
     assert_eq!(info.get("signal").unwrap(), &Value::Int32(15));
     assert!(matches!(job.stop(), Err(crate::engine::Error::InvalidState(m)) if m.contains("stopped")));
-    assert!(matches!(job.checkpoint(), Err(crate::engine::Error::InvalidState(_))));
+    assert!(matches!(job.checkpoint(), Err(crate::engine::Error::NotCheckpointable(_))));
 }
 
 #[test]

@@ -75,7 +75,7 @@ impl Error {
             RolledBack(m) => RolledBack(format!("{what}: {m}")),
             Journal(m) => Journal(format!("{what}: {m}")),
             Failed(m) => Failed(format!("{what}: {m}")),
-            Adaptor(e) => Adaptor(e),
+            Adaptor(e) => super::tracking::adaptor_error(e, what),
         }
     }
 }

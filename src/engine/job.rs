@@ -5,13 +5,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gat_adaptor::{Adaptor, NativeJob};
+use gat_adaptor::{Adaptor, NativeJob, NativeState};
 
 use super::core::Engine;
 use super::description::JobDescription;
 use super::error::{Error, Result};
 use super::journal::JobRecord;
-use super::resource::HardwareResource;
 use super::value::{ObjectValue, Table, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,9 +42,6 @@ impl JobState {
     }
 }
 
-/// Text of the not-yet-implemented checkpoint and migration calls.
-pub const CHECKPOINT_NOT_IMPLEMENTED: &str = "checkpoint/migration is not implemented yet in this build";
-
 /// One job as the engine tracks it; shared by every handle to it and by the engine's poller.
 pub(crate) struct JobShared {
     pub(crate) id: String,
@@ -59,6 +55,24 @@ pub(crate) struct JobShared {
     pub(crate) polled: bool,
     /// libgat's Stop ended the job: its end is `stopped`, whatever the exit status says.
     pub(crate) stop_requested: AtomicBool,
+    /// Coordination of checkpoints and migrations with the event stream.
+    pub(crate) ops: OpSync,
+}
+
+/// While a checkpoint is taken, the job may exit because it was asked to (checkpoint-and-exit):
+/// its end is held here for the checkpoint to interpret instead of ending the GAT job.
+#[derive(Default)]
+pub(crate) struct OpSync {
+    /// One checkpoint or migration of a job at a time (in this process).
+    pub(crate) running: Mutex<()>,
+    pub(crate) holding: AtomicBool,
+    pub(crate) held: Mutex<Option<NativeState>>,
+}
+
+impl OpSync {
+    pub(crate) fn take_held(&self) -> Option<NativeState> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 impl JobShared {
@@ -129,36 +143,7 @@ impl Job {
         self.engine.unschedule_job(&self.shared)
     }
 
-    pub fn checkpoint(&self) -> Result<()> {
-        self.require(JobState::Running, "Checkpoint", "only a Running job can be checkpointed")?;
-        Err(Error::NotImplemented(format!("Checkpoint of job {}: {CHECKPOINT_NOT_IMPLEMENTED}", self.id())))
-    }
-
-    /// Move the job to `target` (None: libgat chooses).
-    pub fn migrate(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
-        self.not_yet("Migrate", target)
-    }
-
-    /// Start a copy of the job on `target` (None: libgat chooses); the original runs on.
-    pub fn clone_job(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
-        self.not_yet("CloneJob", target)
-    }
-
-    fn not_yet(&self, call: &str, _target: Option<Arc<HardwareResource>>) -> Result<Job> {
-        match self.state() {
-            JobState::Running | JobState::Stopped => Err(Error::NotImplemented(format!(
-                "{call} of job {}: {CHECKPOINT_NOT_IMPLEMENTED}",
-                self.id()
-            ))),
-            other => Err(Error::InvalidState(format!(
-                "{call}: job {} is {}; only a Running or Stopped job can be moved",
-                self.id(),
-                other.as_str()
-            ))),
-        }
-    }
-
-    fn require(&self, wanted: JobState, call: &str, why: &str) -> Result<()> {
+    pub(crate) fn require(&self, wanted: JobState, call: &str, why: &str) -> Result<()> {
         let now = self.state();
         if now == wanted {
             Ok(())

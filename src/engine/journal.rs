@@ -36,7 +36,21 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS jobs (
     predecessor TEXT,
     successor TEXT,
     selection_reason TEXT NOT NULL,
-    post_stage_errors TEXT
+    post_stage_errors TEXT,
+    checkpoint_time REAL,
+    workdir TEXT
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    target TEXT,
+    successor TEXT,
+    frozen INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    started REAL NOT NULL,
+    owner_pid INTEGER NOT NULL
 )";
 
 /// Everything the journal keeps about one job; also the job's in-memory record.
@@ -70,6 +84,32 @@ pub struct JobRecord {
     pub selection_reason: String,
     /// What went wrong copying the post-staged files back, if anything.
     pub post_stage_errors: Option<String>,
+    /// When the newest checkpoint generation was taken.
+    pub checkpoint_time: Option<f64>,
+    /// The job's working directory on its host, when libgat chose it (checkpointable jobs).
+    pub workdir: Option<String>,
+    /// A checkpoint is being taken right now (in memory only).
+    pub checkpointing: bool,
+}
+
+/// One checkpoint-and-move operation (migrate or clone), journalled phase by phase so that a
+/// process that dies in the middle leaves enough for the next one to finish or roll back.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Operation {
+    pub id: i64,
+    pub job: String,
+    /// `migrate` or `clone`.
+    pub kind: String,
+    /// The last phase begun: `checkpoint`, `frozen`, `select`, `place`, `confirm`, `commit`.
+    pub phase: String,
+    pub target: Option<String>,
+    pub successor: Option<String>,
+    /// The original was frozen (SIGSTOP) and must be thawed on rollback.
+    pub frozen: bool,
+    /// None while in progress; then `committed`, `rolled-back`, or `recovered: ...`.
+    pub outcome: Option<String>,
+    pub started: f64,
+    pub owner_pid: i64,
 }
 
 pub struct Journal {
@@ -109,8 +149,8 @@ impl Journal {
                 "INSERT OR REPLACE INTO jobs (id, adaptor, resource, contact, native_id, native_data,
                  hostname, description, state, state_reason, stopreason, exitcode, signal,
                  schedule_time, start_time, stop_time, checkpoint_generation, predecessor,
-                 successor, selection_reason, post_stage_errors)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 successor, selection_reason, post_stage_errors, checkpoint_time, workdir)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )?
             .execute(params![
                 r.id,
@@ -134,6 +174,8 @@ impl Journal {
                 r.successor,
                 r.selection_reason,
                 r.post_stage_errors,
+                r.checkpoint_time,
+                r.workdir,
             ])
             .map_err(|e| Error::Journal(format!("saving job {}: {e}", r.id)))?;
         Ok(())
@@ -174,7 +216,67 @@ fn row_record(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         successor: row.get("successor")?,
         selection_reason: row.get("selection_reason")?,
         post_stage_errors: row.get("post_stage_errors")?,
+        checkpoint_time: row.get("checkpoint_time")?,
+        workdir: row.get("workdir")?,
+        checkpointing: false,
     })
+}
+
+fn row_operation(row: &Row<'_>) -> rusqlite::Result<Operation> {
+    Ok(Operation {
+        id: row.get("id")?,
+        job: row.get("job")?,
+        kind: row.get("kind")?,
+        phase: row.get("phase")?,
+        target: row.get("target")?,
+        successor: row.get("successor")?,
+        frozen: row.get::<_, i64>("frozen")? != 0,
+        outcome: row.get("outcome")?,
+        started: row.get("started")?,
+        owner_pid: row.get("owner_pid")?,
+    })
+}
+
+impl Journal {
+    /// Record the intent to start an operation; returns its id.
+    pub fn begin_operation(&self, op: &Operation) -> Result<i64> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO operations (job, kind, phase, target, successor, frozen, outcome, started, owner_pid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)",
+        )?
+        .execute(params![op.job, op.kind, op.phase, op.target, op.successor, op.frozen as i64, op.started, op.owner_pid])
+        .map_err(|e| Error::Journal(format!("recording a {} of job {}: {e}", op.kind, op.job)))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Write an operation's progress (phase, target, successor, frozen, outcome).
+    pub fn update_operation(&self, op: &Operation) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE operations SET phase = ?2, target = ?3, successor = ?4, frozen = ?5, outcome = ?6,
+                 owner_pid = ?7 WHERE id = ?1",
+            )?
+            .execute(params![op.id, op.phase, op.target, op.successor, op.frozen as i64, op.outcome, op.owner_pid])
+            .map_err(|e| Error::Journal(format!("recording the {} of job {}: {e}", op.kind, op.job)))?;
+        Ok(())
+    }
+
+    /// Operations not yet finished, oldest first.
+    pub fn open_operations(&self) -> Result<Vec<Operation>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT * FROM operations WHERE outcome IS NULL ORDER BY id")?;
+        let rows = stmt.query_map([], row_operation)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::Journal(format!("reading operations: {e}")))
+    }
+
+    /// Every operation of a job, oldest first.
+    pub fn operations_of(&self, job: &str) -> Result<Vec<Operation>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT * FROM operations WHERE job = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([job], row_operation)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| Error::Journal(format!("reading operations: {e}")))
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub mod job;
 pub mod journal;
 pub mod checkpoint;
 pub mod instrumented;
+mod launch;
+mod migration;
 pub mod config;
 pub mod tablecodec;
 mod tracking;

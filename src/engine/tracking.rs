@@ -117,6 +117,18 @@ fn update(r: &mut JobRecord, state: NativeState, native: Option<&NativeJob>, sto
 impl Engine {
     /// Record a native state of `job`.
     pub(crate) fn apply(&self, job: &JobShared, state: NativeState, native: Option<&NativeJob>) {
+        // News of a run the job has left behind (it was restarted from a checkpoint) is stale.
+        if let Some(n) = native {
+            let current = job.record().native_id.clone();
+            if !current.is_empty() && !n.native_id.is_empty() && n.native_id != current {
+                return;
+            }
+        }
+        // A checkpoint is asking this run to save its state: it may end because of that.
+        if state.is_final() && job.ops.holding.load(Ordering::SeqCst) {
+            *job.ops.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+            return;
+        }
         let stop_requested = job.stop_was_requested();
         // Adaptors finish post-staging before they report the end, recording failures in the job
         // directory; read them once here so GetInfo never does I/O.
@@ -159,8 +171,8 @@ impl Engine {
             let refs: Vec<&NativeJob> = natives.iter().collect();
             match adaptor.poll(&refs) {
                 Ok(states) if states.len() == group.len() => {
-                    for (job, state) in group.iter().zip(states) {
-                        self.apply(job, state, None);
+                    for ((job, state), native) in group.iter().zip(states).zip(&natives) {
+                        self.apply(job, state, Some(native));
                     }
                 }
                 Ok(states) => self.all_unknown(group, &format!(

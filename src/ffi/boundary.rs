@@ -118,15 +118,6 @@ pub(crate) fn str_arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
         .map_err(|_| Error::InvalidEncoding(format!("{what} is not valid UTF-8")))
 }
 
-/// Like `str_arg`, but NULL gives None.
-pub(crate) fn opt_str_arg<'a>(ptr: *const c_char, what: &str) -> Result<Option<&'a str>> {
-    if ptr.is_null() {
-        Ok(None)
-    } else {
-        str_arg(ptr, what).map(Some)
-    }
-}
-
 /// Check an out-pointer and write `value` through it (only on success, per the contract).
 pub(crate) fn write_out<T>(out: *mut T, what: &str, value: T) -> Result<()> {
     if out.is_null() {

@@ -121,16 +121,30 @@ pub extern "C" fn GATJob_Stop(job: GATJob) -> GATResult {
     boundary::call("GATJob_Stop", || with_job(job, |j| j.job.stop()))
 }
 
-/// Checkpoint a Running job. Not implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE
-/// when the job is not Running).
+/// Checkpoint a Running, checkpointable job (software description key `checkpointable` = 1; the
+/// program follows the protocol of docs/instrumenting.md). The job is asked for its state (the
+/// `checkpoint.signal`, default SIGUSR2), the state is kept as a new verified generation, and the
+/// job keeps running; a program that exits after saving (GNU Queue style) is restarted in place
+/// from that state. Info `checkpoint.generation` and `checkpoint.time` name the newest state.
+/// Results: GAT_SUCCESS; GAT_NOT_CHECKPOINTABLE; GAT_INVALID_STATE (not Running); GAT_TIMEOUT
+/// (no state within `checkpoint.timeout` seconds, or the program never installed a handler for
+/// the signal: then it was not sent; either way the job runs on untouched);
+/// GAT_CHECKPOINT_CORRUPT (the job answered but its state cannot be read); GAT_INVALID_HANDLE.
 #[no_mangle]
 pub extern "C" fn GATJob_Checkpoint(job: GATJob) -> GATResult {
     boundary::call("GATJob_Checkpoint", || with_job(job, |j| j.job.checkpoint()))
 }
 
-/// Migrate the job to `resource` (NULL: libgat chooses); `*migrated` would be the new job. Not
-/// implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE when the job is neither Running
-/// nor Stopped).
+/// Migrate the job to `resource` (NULL: libgat chooses another resource that can run it).
+/// A Running job is checkpointed first (frozen, so no work is lost), its newest good state is
+/// placed on the target and restarted there, and only once the new job runs does the original
+/// end (Stopped, stopreason `migrated`, info `migrated.to`). A job Stopped by a failure (`lost`,
+/// `failed`) restarts from its last good checkpoint. `*migrated` receives the new job (the
+/// caller owns it; info `migrated.from`). Results: GAT_SUCCESS; GAT_NOT_CHECKPOINTABLE;
+/// GAT_INVALID_STATE; GAT_TIMEOUT (the job did not save its state; it runs on untouched);
+/// GAT_CHECKPOINT_CORRUPT (no generation verifies); GAT_NO_MATCHING_RESOURCE;
+/// GAT_MIGRATION_ROLLED_BACK (a later step failed: the original runs on, or stays restartable;
+/// the last-error text says why).
 #[no_mangle]
 pub unsafe extern "C" fn GATJob_Migrate(job: GATJob_const, resource: GATHardwareResource_const, migrated: *mut GATJob) -> GATResult {
     boundary::call("GATJob_Migrate", || {
@@ -141,9 +155,9 @@ pub unsafe extern "C" fn GATJob_Migrate(job: GATJob_const, resource: GATHardware
     })
 }
 
-/// Start a copy of the job on `resource` (NULL: libgat chooses); the original runs on. Not
-/// implemented yet in this build: GAT_NOTIMPL (GAT_INVALID_STATE when the job is neither Running
-/// nor Stopped).
+/// Start a copy of a Running job from a fresh checkpoint on `resource` (NULL: libgat chooses
+/// another resource); the original runs on. `*clone` receives the new job (the caller owns it).
+/// Results as for GATJob_Migrate().
 #[no_mangle]
 pub unsafe extern "C" fn GATJob_CloneJob(job: GATJob_const, resource: GATHardwareResource_const, clone: *mut GATJob) -> GATResult {
     boundary::call("GATJob_CloneJob", || {

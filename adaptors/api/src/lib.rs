@@ -59,6 +59,15 @@ pub trait Adaptor: Send + Sync {
     /// the local directory `into`, keeping their relative names.
     fn fetch(&self, job: &NativeJob, paths: &[std::path::PathBuf], into: &Path) -> Result<()>;
 
+    /// Remove files on the job's host (relative to the job's working directory, or absolute).
+    /// Files that do not exist are not an error.
+    fn remove(&self, job: &NativeJob, paths: &[std::path::PathBuf]) -> Result<()>;
+
+    /// Send `sig` to the job's main process only, and only when that process has a handler
+    /// installed for it, so that a checkpoint request never kills a program that is not (yet)
+    /// prepared for it. Ok(true): delivered; Ok(false): not caught (or ignored), not sent.
+    fn signal_if_caught(&self, job: &NativeJob, sig: Signal) -> Result<bool>;
+
     /// Copy the contents of the local directory `files` into `dir` on resource `on`.
     fn place(&self, on: &Resource, files: &Path, dir: &Path) -> Result<()>;
 

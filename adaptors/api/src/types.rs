@@ -14,6 +14,8 @@ pub struct Capabilities {
     pub staging: bool,
     /// The adaptor calls the [`crate::EventSink`] when a job changes state (no polling needed).
     pub push_events: bool,
+    /// `remove` and `signal_if_caught` work: the cooperative checkpoint protocol can run.
+    pub checkpoint_primitives: bool,
     /// Jobs keep running and stay observable after the submitting process exits.
     pub detached_jobs: bool,
 }
@@ -103,6 +105,9 @@ pub struct JobSpec {
     /// None: a file kept with the job's bookkeeping (see `job_dir`).
     pub stdout: Option<PathBuf>,
     pub stderr: Option<PathBuf>,
+    /// Variables whose values are paths relative to the job's working directory; the adaptor
+    /// sets them to the absolute paths on the job's host (the checkpoint protocol's files).
+    pub workdir_env: Vec<(String, PathBuf)>,
     pub pre_staged: Vec<StageEntry>,
     pub post_staged: Vec<StageEntry>,
     /// A local directory the engine made for this job; the adaptor may keep its bookkeeping

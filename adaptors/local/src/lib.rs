@@ -188,7 +188,7 @@ fn find_program(executable: &str, workdir: &Path, path_var: Option<&OsStr>) -> R
 }
 
 /// The job's environment: this process's, then the spec's variables, then GAT_JOB_ID.
-fn job_environment(spec: &JobSpec) -> Result<Vec<(OsString, OsString)>> {
+fn job_environment(spec: &JobSpec, workdir: &Path) -> Result<Vec<(OsString, OsString)>> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let mut set = |key: OsString, value: OsString| {
         env.retain(|(k, _)| *k != key);
@@ -201,6 +201,9 @@ fn job_environment(spec: &JobSpec) -> Result<Vec<(OsString, OsString)>> {
             )));
         }
         set(OsString::from(k), OsString::from(v));
+    }
+    for (k, rel) in &spec.workdir_env {
+        set(OsString::from(k), workdir.join(rel).into_os_string());
     }
     set(OsString::from("GAT_JOB_ID"), OsString::from(&spec.id));
     Ok(env)
@@ -456,6 +459,7 @@ impl Adaptor for LocalAdaptor {
             place: true,
             staging: true,
             push_events: true,
+            checkpoint_primitives: true,
             detached_jobs: true,
         }
     }
@@ -531,7 +535,7 @@ impl Adaptor for LocalAdaptor {
             Err(e) => return Err(file_error("working directory", &workdir, e)),
         }
 
-        let env = job_environment(spec)?;
+        let env = job_environment(spec, &workdir)?;
         staging::pre_stage(&spec.pre_staged, &workdir)?;
         let path_var = env
             .iter()
@@ -723,6 +727,38 @@ impl Adaptor for LocalAdaptor {
         let workdir = jobfiles::read_workdir(&job_dir)
             .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
         staging::fetch(&workdir, paths, into)
+    }
+
+    fn remove(&self, job: &NativeJob, paths: &[PathBuf]) -> Result<()> {
+        let job_dir = job_dir_of(job)?;
+        let workdir = jobfiles::read_workdir(&job_dir)
+            .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
+        for p in paths {
+            let target = workdir.join(p);
+            match fs::remove_file(&target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(file_error("removing", &target, e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn signal_if_caught(&self, job: &NativeJob, sig: Signal) -> Result<bool> {
+        let job_dir = job_dir_of(job)?;
+        if matches!(jobfiles::read_exit(&job_dir), Ok(Some(_))) {
+            return Err(Error::NoSuchJob("job has finished".into()));
+        }
+        let pid = Self::job_pgid(job)?;
+        let caught = jobfiles::catches_signal(pid, sig.number()).map_err(|e| {
+            Error::NoSuchJob(format!("reading the signal handlers of job {:?} (pid {pid}): {e}", job.id))
+        })?;
+        if !caught {
+            return Ok(false);
+        }
+        sys::kill(pid, sig.number())
+            .map_err(|e| Error::io(format!("signalling process {pid} of job {:?}", job.id), e))?;
+        Ok(true)
     }
 
     fn place(&self, on: &Resource, files: &Path, dir: &Path) -> Result<()> {

@@ -1,0 +1,458 @@
+//! Checkpoint, restart, migration and cloning of jobs, built once on the adaptor primitives.
+//!
+//! Migration has two phases and never loses a job: (1) take a fresh checkpoint (the job is then
+//! frozen, or has exited), verify it, pick the target, place the state there and start the job,
+//! confirm that it runs; (2) commit: end the original for good and link the two. Any failure
+//! before the commit rolls back: the original is thawed, or restarted where it was from the same
+//! state. Every phase is journalled before it starts, so a process that dies in the middle leaves
+//! an operation the next process to open the journal finishes or rolls back
+//! (`Engine::recover_operations`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gat_adaptor::{NativeState, Resource, Signal};
+
+use super::checkpoint::cooperative::Answer;
+use super::checkpoint::Manifest;
+use super::core::Engine;
+use super::error::{Error, Result};
+use super::job::{Job, JobShared, JobState};
+use super::journal::Operation;
+use super::launch::Restart;
+use super::preferences::Preferences;
+use super::resource::HardwareResource;
+use super::value::now_seconds;
+
+/// How long a restarted job must stay up before a migration commits to it.
+const CONFIRM_FOR: Duration = Duration::from_millis(300);
+
+/// Migrate (the original ends) or clone (the original runs on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MoveKind {
+    Migrate,
+    Clone,
+}
+
+impl MoveKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MoveKind::Migrate => "migrate",
+            MoveKind::Clone => "clone",
+        }
+    }
+
+    fn call(self) -> &'static str {
+        match self {
+            MoveKind::Migrate => "Migrate",
+            MoveKind::Clone => "CloneJob",
+        }
+    }
+}
+
+/// Test-only fault injection at a named phase: `GAT_TEST_FAULT=<phase>:fail` makes the phase
+/// fail; `GAT_TEST_FAULT=<phase>:pause` writes `<state>/fault-reached` and sleeps (so a test can
+/// kill the process right there).
+fn fault_point(engine: &Engine, phase: &str) -> Result<()> {
+    let Ok(spec) = std::env::var("GAT_TEST_FAULT") else { return Ok(()) };
+    let Some((at, action)) = spec.split_once(':') else { return Ok(()) };
+    if at != phase {
+        return Ok(());
+    }
+    match action {
+        "fail" => Err(Error::Failed(format!("injected fault at phase '{phase}' (GAT_TEST_FAULT)"))),
+        "pause" => {
+            let _ = std::fs::write(engine.state_dir().join("fault-reached"), phase);
+            std::thread::sleep(Duration::from_secs(600));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Job {
+    /// Take a checkpoint: the job keeps running (a checkpoint-and-exit program is restarted in
+    /// place from the fresh state).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.require_checkpointable("Checkpoint")?;
+        self.require(JobState::Running, "Checkpoint", "only a Running job can be checkpointed")?;
+        let _one_at_a_time = self.shared.ops.running.lock().unwrap_or_else(|e| e.into_inner());
+        let (manifest, answer) = self.engine.take_checkpoint(&self.shared, false, &mut || Ok(()))?;
+        if answer == Answer::Exited {
+            self.engine.restart_in_place(&self.shared, &manifest).map_err(|e| {
+                e.context(format!(
+                    "job {} exited for its checkpoint (generation {} is safe) but could not be restarted",
+                    self.id(),
+                    manifest.generation
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Move the job to `target` (None: libgat chooses another resource).
+    pub fn migrate(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
+        self.engine.move_job(&self.shared, target, MoveKind::Migrate)
+    }
+
+    /// Start a copy of the job from a fresh checkpoint on `target` (None: libgat chooses); the
+    /// original runs on.
+    pub fn clone_job(&self, target: Option<Arc<HardwareResource>>) -> Result<Job> {
+        self.engine.move_job(&self.shared, target, MoveKind::Clone)
+    }
+
+    fn require_checkpointable(&self, call: &str) -> Result<()> {
+        if self.shared.description.software.checkpointable {
+            Ok(())
+        } else {
+            Err(Error::NotCheckpointable(format!(
+                "{call}: job {} is not checkpointable (describe it with checkpointable = 1 and follow the \
+                 protocol of docs/instrumenting.md)",
+                self.id()
+            )))
+        }
+    }
+}
+
+/// What a move has done so far: what a rollback must undo.
+#[derive(Default)]
+struct Progress {
+    frozen: bool,
+    exited_for_checkpoint: bool,
+    manifest: Option<Manifest>,
+    successor: Option<Job>,
+}
+
+impl Engine {
+    fn resource_named(&self, name: &str, contact: &str) -> Result<Resource> {
+        self.hardware_resource(name).or_else(|_| self.hardware_resource(contact)).map(|h| h.resource)
+    }
+
+    /// Restart `job` where it ran, from its newest good generation (verified again here).
+    pub(crate) fn restart_in_place(&self, job: &Arc<JobShared>, _fresh: &Manifest) -> Result<()> {
+        let adaptor = job.adaptor.clone().ok_or_else(|| Error::NotImplemented(format!("job {}: no adaptor", job.id)))?;
+        let record = job.record().clone();
+        let resource = self.resource_named(&record.resource, &record.contact)?;
+        let store = self.checkpoint_store(&job.id)?;
+        let (manifest, _skipped) = store.latest_good()?;
+        let files = store.files_dir(manifest.generation);
+        let restart = Restart { files: &files, arguments: &manifest.restart_arguments };
+        let workdir = record.workdir.as_ref().map(PathBuf::from);
+        let launched = self.launch(&*adaptor, &job.id, &job.description.software, &resource, workdir.as_deref(), Some(restart));
+        match launched {
+            Ok(native) => {
+                self.started(job, &native);
+                Ok(())
+            }
+            Err(e) => {
+                self.update_record(job, |r| {
+                    r.state = JobState::Stopped;
+                    r.stop_reason = Some("failed".into());
+                    r.stop_time = Some(now_seconds());
+                    r.state_reason = Some(format!("restart from checkpoint generation {} failed: {e}", manifest.generation));
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// Migrate or clone `job` (see the module documentation).
+    pub(crate) fn move_job(&self, job: &Arc<JobShared>, target: Option<Arc<HardwareResource>>, kind: MoveKind) -> Result<Job> {
+        let call = kind.call();
+        let handle = Job { engine: self.arc(), shared: job.clone() };
+        handle.require_checkpointable(call)?;
+        let _one_at_a_time = job.ops.running.lock().unwrap_or_else(|e| e.into_inner());
+        let record = job.record().clone();
+        let fresh = match (record.state, record.stop_reason.as_deref()) {
+            (JobState::Running, _) => true,
+            // Ended by a host failure: restart from the last good checkpoint.
+            (JobState::Stopped, Some("lost" | "failed")) if kind == MoveKind::Migrate && record.successor.is_none() => false,
+            (state, reason) => {
+                return Err(Error::InvalidState(format!(
+                    "{call}: job {} is {}{}; only a Running job, or one Stopped by a failure, can be moved",
+                    job.id,
+                    state.as_str(),
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                )))
+            }
+        };
+        let mut op = Operation {
+            job: job.id.clone(),
+            kind: kind.as_str().into(),
+            phase: "checkpoint".into(),
+            target: target.as_ref().map(|t| t.name().to_owned()),
+            started: now_seconds(),
+            owner_pid: std::process::id().into(),
+            ..Default::default()
+        };
+        op.id = self.journal.begin_operation(&op)?;
+        let mut progress = Progress::default();
+        let outcome = self.move_phases(job, target, kind, fresh, &mut op, &mut progress);
+        match outcome {
+            Ok(successor) => {
+                op.outcome = Some("committed".into());
+                self.journal_op(&op);
+                Ok(successor)
+            }
+            Err(e) => {
+                let undone = self.roll_back(job, kind, &progress);
+                op.outcome = Some(format!("rolled back: {e}"));
+                self.journal_op(&op);
+                // Before anything was taken there is nothing to roll back: the error stands.
+                if progress.manifest.is_none() {
+                    return Err(e);
+                }
+                let how = match (&undone, fresh) {
+                    (Ok(()), true) => "the original job runs on".to_owned(),
+                    (Ok(()), false) => "the original job stays stopped and restartable".to_owned(),
+                    (Err(u), _) => format!("and the rollback failed too: {u}"),
+                };
+                Err(Error::RolledBack(format!("{call} of job {} was rolled back: {e}; {how}", job.id)))
+            }
+        }
+    }
+
+    fn journal_op(&self, op: &Operation) {
+        if let Err(e) = self.journal.update_operation(op) {
+            tracing::warn!(target: "gat::migration", "job {}: {e}", op.job);
+        }
+    }
+
+    fn enter(&self, op: &mut Operation, phase: &str) -> Result<()> {
+        op.phase = phase.into();
+        self.journal.update_operation(op)?;
+        fault_point(self, phase)
+    }
+
+    fn move_phases(
+        &self,
+        job: &Arc<JobShared>,
+        target: Option<Arc<HardwareResource>>,
+        kind: MoveKind,
+        fresh: bool,
+        op: &mut Operation,
+        progress: &mut Progress,
+    ) -> Result<Job> {
+        let call = kind.call();
+        fault_point(self, "checkpoint")?;
+        if fresh {
+            let freeze = kind == MoveKind::Migrate;
+            let (manifest, answer) = self.take_checkpoint(job, freeze, &mut || {
+                op.frozen = true;
+                op.phase = "frozen".into();
+                self.journal.update_operation(op)
+            })?;
+            progress.frozen = answer == (Answer::Continued { frozen: true });
+            progress.exited_for_checkpoint = answer == Answer::Exited;
+            progress.manifest = Some(manifest);
+            if kind == MoveKind::Clone && progress.exited_for_checkpoint {
+                // The original of a clone runs on.
+                self.restart_in_place(job, progress.manifest.as_ref().expect("just set"))?;
+                progress.exited_for_checkpoint = false;
+            }
+        }
+        self.enter(op, "verify")?;
+        let store = self.checkpoint_store(&job.id)?;
+        let (manifest, skipped) = store.latest_good()?;
+        progress.manifest = Some(manifest.clone());
+
+        self.enter(op, "select")?;
+        let record = job.record().clone();
+        let (resource, reason) = self.move_target(job, target, &record.resource)?;
+        op.target = Some(resource.name.clone());
+
+        self.enter(op, "place")?;
+        let files = store.files_dir(manifest.generation);
+        let restart = Restart { files: &files, arguments: &manifest.restart_arguments };
+        let mut reason = format!("{call} of {} from '{}': {reason}", job.id, record.resource);
+        if !skipped.is_empty() {
+            reason.push_str(&format!(" (skipped corrupt checkpoints: {})", skipped.join("; ")));
+        }
+        let predecessor = (kind == MoveKind::Migrate).then(|| job.id.clone());
+        let successor = self.start_job(&job.description, &resource, reason, predecessor, Some(restart))?;
+        op.successor = Some(successor.id().to_owned());
+        progress.successor = Some(successor.clone());
+
+        self.enter(op, "confirm")?;
+        self.confirm_running(&successor)?;
+
+        self.enter(op, "commit")?;
+        if kind == MoveKind::Migrate {
+            self.end_original(job, successor.id());
+        }
+        Ok(successor)
+    }
+
+    /// The target: the one given, else the best other resource that can run the job (the job's
+    /// own only when there is no other).
+    fn move_target(&self, job: &JobShared, target: Option<Arc<HardwareResource>>, source: &str) -> Result<(Resource, String)> {
+        if let Some(t) = target {
+            return Ok((t.resource.clone(), format!("'{}' was given", t.name())));
+        }
+        let wanted = match &job.description.resource {
+            Some(super::description::ResourceChoice::Description(hd)) => (**hd).clone(),
+            _ => Default::default(),
+        };
+        let ranked = self.find_resources(&wanted, &Preferences::new())?;
+        let capable: Vec<_> = ranked
+            .into_iter()
+            .filter(|r| {
+                self.adaptor(&r.resource.adaptor)
+                    .map(|a| {
+                        let c = a.capabilities();
+                        c.submit && c.place && c.checkpoint_primitives
+                    })
+                    .unwrap_or(false)
+            })
+            .collect();
+        if let Some(other) = capable.iter().find(|r| r.name() != source) {
+            return Ok((other.resource.clone(), format!("'{}' is the best other resource that can run it", other.name())));
+        }
+        capable
+            .into_iter()
+            .next()
+            .map(|r| (r.resource, "no other resource can run it: restarted on its own".to_owned()))
+            .ok_or_else(|| Error::NoMatchingResource(format!("no resource can run job {}", job.id)))
+    }
+
+    /// The restarted job must come up and stay up (or finish successfully) for a moment.
+    fn confirm_running(&self, successor: &Job) -> Result<()> {
+        let since = Instant::now();
+        loop {
+            self.poll_jobs(std::slice::from_ref(&successor.shared));
+            let r = successor.shared.record().clone();
+            match r.state {
+                JobState::Stopped if r.exit_code == Some(0) && r.stop_reason.as_deref() == Some("exited") => return Ok(()),
+                JobState::Stopped | JobState::Unknown => {
+                    return Err(Error::Failed(format!(
+                        "the restarted job {} did not stay up: {} {}",
+                        successor.id(),
+                        r.stop_reason.unwrap_or_else(|| r.state.as_str().into()),
+                        r.exit_code.map(|c| format!("(exit code {c})")).or(r.state_reason).unwrap_or_default()
+                    )))
+                }
+                _ if since.elapsed() >= CONFIRM_FOR => return Ok(()),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Commit: end the original for good and link it to its successor.
+    fn end_original(&self, job: &Arc<JobShared>, successor: &str) {
+        if let Some(adaptor) = &job.adaptor {
+            let native = job.native();
+            // Frozen: KILL works on a stopped process; then stop() reaps the whole tree.
+            let _ = adaptor.signal(&native, Signal::Kill);
+            let _ = adaptor.stop(&native);
+        }
+        job.ops.take_held();
+        self.update_record(job, |r| {
+            r.state = JobState::Stopped;
+            r.stop_reason = Some("migrated".into());
+            r.stop_time.get_or_insert(now_seconds());
+            r.successor = Some(successor.to_owned());
+        });
+    }
+
+    /// Undo what a failed move did: end its successor, thaw or restart the original.
+    fn roll_back(&self, job: &Arc<JobShared>, kind: MoveKind, progress: &Progress) -> Result<()> {
+        if let Some(successor) = &progress.successor {
+            if successor.state() == JobState::Running {
+                let _ = self.stop_job(&successor.shared);
+            }
+            self.update_record(&successor.shared, |r| {
+                r.state = JobState::Stopped;
+                r.stop_reason = Some("failed".into());
+                r.state_reason = Some(format!("{} of {} rolled back", kind.call(), job.id));
+            });
+        }
+        if progress.frozen {
+            if let Some(adaptor) = &job.adaptor {
+                adaptor
+                    .signal(&job.native(), Signal::Cont)
+                    .map_err(|e| Error::from(e).context(format!("thawing job {}", job.id)))?;
+            }
+        }
+        if progress.exited_for_checkpoint {
+            let manifest = progress.manifest.as_ref().expect("an exit for a checkpoint has its manifest");
+            self.restart_in_place(job, manifest)?;
+        }
+        Ok(())
+    }
+
+    /// Finish or roll back the operations that processes died in the middle of. Runs when an
+    /// engine opens its journal; an operation whose owner still lives is left to it.
+    pub(crate) fn recover_operations(&self) -> Result<()> {
+        for mut op in self.journal.open_operations()? {
+            let owner_alive = op.owner_pid != i64::from(std::process::id())
+                && std::path::Path::new(&format!("/proc/{}", op.owner_pid)).exists();
+            if owner_alive {
+                continue;
+            }
+            let outcome = match self.recover_one(&op) {
+                Ok(text) => text,
+                Err(e) => format!("recovery failed: {e}"),
+            };
+            tracing::info!(target: "gat::migration", "job {}: interrupted {}: {outcome}", op.job, op.kind);
+            op.outcome = Some(format!("recovered: {outcome}"));
+            self.journal_op(&op);
+        }
+        Ok(())
+    }
+
+    fn recover_one(&self, op: &Operation) -> Result<String> {
+        let original = self.attach(&op.job)?;
+        let successor = op.successor.as_deref().map(|id| self.attach(id)).transpose()?;
+        // Once the successor was started and still runs (or the commit had begun), go forward.
+        let forward = match &successor {
+            Some(s) => matches!(op.phase.as_str(), "confirm" | "commit") && s.state() == JobState::Running,
+            None => false,
+        };
+        if forward {
+            let succ = successor.expect("checked");
+            if op.kind == "migrate" {
+                self.end_original(&original.shared, succ.id());
+            }
+            return Ok(format!("committed to {}", succ.id()));
+        }
+        if let Some(s) = &successor {
+            if s.state() == JobState::Running {
+                let _ = self.stop_job(&s.shared);
+            }
+            self.update_record(&s.shared, |r| {
+                r.state = JobState::Stopped;
+                r.stop_reason = Some("failed".into());
+                r.state_reason = Some(format!("{} of {} was interrupted and rolled back", op.kind, op.job));
+            });
+        }
+        let adaptor = original.shared.adaptor.clone();
+        if op.frozen {
+            if let Some(a) = &adaptor {
+                let _ = a.signal(&original.shared.native(), Signal::Cont);
+            }
+        }
+        // The original exited for the checkpoint and nobody restarted it: restart it in place.
+        let native_state = adaptor
+            .as_ref()
+            .and_then(|a| a.poll(&[&original.shared.native()]).ok())
+            .and_then(|mut v| v.pop());
+        let exited = matches!(native_state, Some(NativeState::Finished { .. }));
+        let generation_taken = op.phase != "checkpoint" || self.checkpoint_store(&op.job)?.generations()?.last().is_some();
+        if exited && generation_taken && original.shared.record().successor.is_none() {
+            let (manifest, _) = self.checkpoint_store(&op.job)?.latest_good()?;
+            if manifest.time < op.started {
+                // Its exit was not an answer to this operation's request: it simply ended.
+                return Ok("rolled back: the original had ended on its own".into());
+            }
+            self.update_record(&original.shared, |r| {
+                r.state = JobState::Running;
+                r.stop_reason = None;
+                r.stop_time = None;
+            });
+            self.restart_in_place(&original.shared, &manifest)?;
+            return Ok("rolled back: the original was restarted in place from its checkpoint".into());
+        }
+        Ok("rolled back: the original runs on".into())
+    }
+}
