@@ -87,10 +87,14 @@ impl Engine {
 
     /// An engine on `state_dir` (created 0700) with these adaptors.
     pub fn open(state_dir: &Path, adaptors: Vec<Arc<dyn Adaptor>>) -> Result<Arc<Engine>> {
+        Engine::open_with_config(state_dir, adaptors, Config::from_environment()?)
+    }
+
+    /// An engine on `state_dir` with these adaptors and this resource configuration.
+    pub fn open_with_config(state_dir: &Path, adaptors: Vec<Arc<dyn Adaptor>>, config: Config) -> Result<Arc<Engine>> {
         private_dir(state_dir)?;
         private_dir(&state_dir.join("jobs"))?;
         let journal = Journal::open(&state_dir.join("journal.sqlite"))?;
-        let config = Config::from_environment()?;
         let engine = Arc::new_cyclic(|me| Engine {
             state_dir: state_dir.to_owned(),
             adaptors,

@@ -175,7 +175,15 @@ pub(crate) fn info_table(r: &JobRecord, checkpointable: bool) -> Table {
             t.set(key, text(value));
         }
     }
-    let times = [("scheduletime", r.schedule_time), ("starttime", r.start_time), ("stoptime", r.stop_time)];
+    if r.checkpointing {
+        t.set("checkpointing", Value::Int16(1));
+    }
+    let times = [
+        ("scheduletime", r.schedule_time),
+        ("starttime", r.start_time),
+        ("stoptime", r.stop_time),
+        ("checkpoint.time", r.checkpoint_time),
+    ];
     for (key, value) in times {
         if let Some(v) = value {
             t.set(key, time(v));
