@@ -301,3 +301,98 @@ fn failed_target_start_rolls_back_and_the_original_runs_on() {
     assert_eq!(processes_running(&format!("{} 100004", example("counter.sh"))), 1, "exactly once");
     job.stop().unwrap();
 }
+
+/// The part a child process plays in the kill tests: submit, then migrate until the injected
+/// pause (GAT_TEST_FAULT), where the parent kills it with SIGKILL. A no-op in a normal run.
+#[test]
+fn child_migrator() {
+    let Ok(root) = std::env::var("GAT_TEST_CHILD_ROOT") else { return };
+    let root = PathBuf::from(root);
+    let config = format!(
+        "[resources.nodeA]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeA\"\npriority = 2\n\
+         [resources.nodeB]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeB\"\npriority = 1\n",
+        root.display()
+    );
+    let engine = Engine::open_with_config(
+        &root.join("state"),
+        vec![Arc::new(LocalAdaptor::default())],
+        Config::parse(&config).unwrap(),
+    )
+    .unwrap();
+    let bed = Bed { _dir: tempfile::tempdir().unwrap(), root: root.clone(), engine };
+    let job = bed.submit_on(description(&example("counter.sh"), &[&std::env::var("GAT_TEST_CHILD_TARGET").unwrap()], &[]), "nodeA");
+    std::fs::write(root.join("job-id"), job.id()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = job.migrate(None);
+    panic!("the fault pause should have held the migration until the parent killed this process");
+}
+
+/// Run `child_migrator` in a child process paused at `phase`, kill it with SIGKILL there, and
+/// open the journal again: returns the bed (whose engine has recovered), the job id, and the
+/// state of the original's process between the kill and the recovery.
+fn killed_mid_migration(phase: &str, target: &str) -> (Bed, String, char) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    for node in ["nodeA", "nodeB"] {
+        std::fs::create_dir_all(root.join(node)).unwrap();
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_migrator", "--nocapture", "--test-threads=1"])
+        .env("GAT_TEST_CHILD_ROOT", &root)
+        .env("GAT_TEST_CHILD_TARGET", target)
+        .env("GAT_TEST_FAULT", format!("{phase}:pause"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reached = root.join("state/fault-reached");
+    wait_until(&format!("the child to reach phase {phase}"), Duration::from_secs(20), || reached.exists());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap(); // reaped: its pid is gone, as after a real crash
+    let id = std::fs::read_to_string(root.join("job-id")).unwrap();
+    let pid_file = std::fs::read_to_string(root.join("state/jobs").join(&id).join("pid")).unwrap();
+    let before = process_state(pid_file.split_whitespace().nth(1).unwrap());
+    let config = format!(
+        "[resources.nodeA]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeA\"\npriority = 2\n\
+         [resources.nodeB]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeB\"\npriority = 1\n",
+        root.display()
+    );
+    // Opening the journal again finishes or rolls back what the dead process left.
+    let engine = Engine::open_with_config(&root.join("state"), vec![Arc::new(LocalAdaptor::default())], Config::parse(&config).unwrap())
+        .unwrap();
+    (Bed { _dir: dir, root, engine }, id, before)
+}
+
+fn process_state(pid: &str) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')').next().and_then(|r| r.trim_start().chars().next()).unwrap_or('?')
+}
+
+#[test]
+fn killed_while_the_original_is_frozen_rolls_back_and_it_runs_on() {
+    let (bed, id, before) = killed_mid_migration("select", "100005");
+    assert_eq!(before, 'T', "the dead process left the original frozen");
+    let job = bed.engine.attach(&id).unwrap();
+    assert_eq!(job.state(), JobState::Running);
+    let pid = info_str(&job, "native.id");
+    assert_ne!(process_state(&pid), 'T', "the original was thawed");
+    assert_eq!(processes_running(&format!("{} 100005", example("counter.sh"))), 1, "exactly once");
+    assert!(!job.info().contains("migrated.to"));
+    job.stop().unwrap();
+}
+
+#[test]
+fn killed_after_the_successor_started_commits_to_it() {
+    let (bed, id, before) = killed_mid_migration("confirm", "100006");
+    assert_eq!(before, 'T', "the dead process left the original frozen");
+    let job = bed.engine.attach(&id).unwrap();
+    assert_eq!(job.state(), JobState::Stopped);
+    assert_eq!(info_str(&job, "stopreason"), "migrated");
+    let successor = bed.engine.attach(&info_str(&job, "migrated.to")).unwrap();
+    assert_eq!(successor.state(), JobState::Running);
+    assert_eq!(info_str(&successor, "migrated.from"), id);
+    wait_until("the original's processes to be gone", Duration::from_secs(10), || {
+        processes_running(&format!("{} 100006", example("counter.sh"))) == 1
+    });
+    successor.stop().unwrap();
+}
