@@ -59,6 +59,16 @@ impl Engine {
         if let Some(dir) = workdir {
             spec.directory = Some(dir.to_owned());
         }
+        // A relative program path like `./sim` names a file beside the submitting program when
+        // the description gives no directory (libgat may have chosen one the job runs in).
+        if resource.adaptor == "local" && sw.directory.is_none() && sw.location.contains('/') {
+            let program = Path::new(&sw.location);
+            if program.is_relative() {
+                if let Ok(cwd) = std::env::current_dir() {
+                    spec.executable = cwd.join(program).to_string_lossy().into_owned();
+                }
+            }
+        }
         if sw.checkpointable {
             let dir = workdir.ok_or_else(|| Error::Failed(format!("job {id}: no working directory chosen")))?;
             spec.workdir_env.push((ENV_CHECKPOINT_FILE.into(), STATE_FILE.into()));

@@ -340,12 +340,15 @@ impl Engine {
 
     /// Commit: end the original for good and link it to its successor.
     fn end_original(&self, job: &Arc<JobShared>, successor: &str) {
+        // The end this causes is the migration's, not a failure: keep it out of the record.
+        job.ops.holding.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(adaptor) = &job.adaptor {
             let native = job.native();
             // Frozen: KILL works on a stopped process; then stop() reaps the whole tree.
             let _ = adaptor.signal(&native, Signal::Kill);
             let _ = adaptor.stop(&native);
         }
+        job.ops.holding.store(false, std::sync::atomic::Ordering::SeqCst);
         job.ops.take_held();
         self.update_record(job, |r| {
             r.state = JobState::Stopped;
