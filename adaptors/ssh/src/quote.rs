@@ -149,7 +149,12 @@ mod tests {
 
     #[test]
     fn enc_dec_round_trip() {
-        for v in [&b""[..], b"a b\nc%d", b"\xff\x00/x y", b"/home/u/.gat/jobs/x"] {
+        for v in [
+            &b""[..],
+            b"a b\nc%d",
+            b"\xff\x00/x y",
+            b"/home/u/.gat/jobs/x",
+        ] {
             let e = enc(v);
             assert!(!e.contains(' ') && !e.contains('\n'));
             assert_eq!(dec(&e).as_deref(), Some(v));
@@ -160,6 +165,9 @@ mod tests {
 
     #[test]
     fn glob_escape_escapes() {
-        assert_eq!(glob_escape(OsStr::new("/a/*b?[c]\\")), OsStr::new("/a/\\*b\\?\\[c\\]\\\\"));
+        assert_eq!(
+            glob_escape(OsStr::new("/a/*b?[c]\\")),
+            OsStr::new("/a/\\*b\\?\\[c\\]\\\\")
+        );
     }
 }

@@ -1,0 +1,460 @@
+//! Running the system `ssh` and `scp`: one ControlMaster per host, BatchMode, deadlines, and
+//! turning what ssh said into an adaptor error.
+//!
+//! Remote work is a POSIX sh script sent on ssh's stdin to `exec /bin/sh -s`, so the remote
+//! command line is a constant and the user's login shell (bash, zsh, even csh) never parses our
+//! data. The script prints [`BEGIN`] before its answer, so whatever a login script prints first is
+//! skipped. stdin/stdout/stderr of ssh are files, never pipes: a ControlPersist master that an
+//! older ssh forks off cannot hold a pipe open and make us wait.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gat_adaptor::{Error, Result};
+
+/// Marker line the remote scripts print before their answer.
+pub const BEGIN: &[u8] = b"GAT-BEGIN\n";
+
+/// How one host is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Resource name.
+    pub resource: String,
+    /// `ssh://user@host:port` as configured.
+    pub contact: String,
+    /// Host name or address as ssh's destination.
+    pub target: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    /// Extra options for ssh and scp, before ours (so they win where ssh takes the first value).
+    pub options: Vec<String>,
+    pub work_dir: Option<PathBuf>,
+}
+
+impl Host {
+    /// Parse `ssh://[user@]host[:port][/]` (IPv6 in brackets).
+    pub fn from_contact(
+        resource: &str,
+        contact: &str,
+        options: Vec<String>,
+        work_dir: Option<PathBuf>,
+    ) -> Result<Host> {
+        let bad = |why: &str| Error::InvalidSpec(format!("ssh contact {contact:?}: {why}"));
+        let rest = contact
+            .strip_prefix("ssh://")
+            .ok_or_else(|| bad("must start with ssh://"))?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (user, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h),
+            None => (None, rest),
+        };
+        let (target, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (addr, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if after.is_empty() => None,
+                None => return Err(bad("junk after ]")),
+            };
+            (addr.to_string(), port)
+        } else {
+            match hostport.split_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        let port = port
+            .map(|p| {
+                p.parse::<u16>()
+                    .map_err(|_| bad("port is not a number 1-65535"))
+            })
+            .transpose()?;
+        let ok_name = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('-')
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-:%".contains(&b))
+        };
+        if !ok_name(&target) {
+            return Err(bad("bad host name"));
+        }
+        if let Some(u) = &user {
+            if !ok_name(u) {
+                return Err(bad("bad user name"));
+            }
+        }
+        if let Some(w) = &work_dir {
+            let b = w.as_os_str().as_encoded_bytes();
+            if b.contains(&b'\n') || b.contains(&0) {
+                return Err(bad("work_dir holds a newline or NUL"));
+            }
+        }
+        Ok(Host {
+            resource: resource.to_string(),
+            contact: contact.to_string(),
+            target,
+            user,
+            port,
+            options,
+            work_dir,
+        })
+    }
+
+    /// `host:` prefix of an scp operand (IPv6 in brackets).
+    fn scp_prefix(&self) -> OsString {
+        if self.target.contains(':') {
+            OsString::from(format!("[{}]:", self.target))
+        } else {
+            OsString::from(format!("{}:", self.target))
+        }
+    }
+
+    /// An scp operand naming `path` on this host.
+    pub fn remote(&self, path: &OsStr) -> OsString {
+        let mut s = self.scp_prefix();
+        s.push(path);
+        s
+    }
+}
+
+/// What a remote script answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// The remote script's exit code.
+    pub code: i32,
+    /// Output after the BEGIN marker.
+    pub out: Vec<u8>,
+    /// ssh's and the script's stderr, trimmed.
+    pub err: String,
+}
+
+pub struct Transport {
+    control_dir: PathBuf,
+    counter: AtomicU64,
+    pub connect_timeout: Duration,
+    pub persist: Duration,
+}
+
+impl Transport {
+    pub fn new(control_dir: PathBuf) -> Transport {
+        Transport {
+            control_dir,
+            counter: AtomicU64::new(0),
+            connect_timeout: Duration::from_secs(10),
+            persist: Duration::from_secs(300),
+        }
+    }
+
+    /// Options for ssh and scp alike (scp passes -o/-F/-i through). Ours that must hold come
+    /// first (ssh keeps the first value of an option), the user's next, our defaults last.
+    fn options(&self, host: &Host) -> Vec<OsString> {
+        let mut o: Vec<OsString> = Vec::new();
+        let mut opt = |v: String| {
+            o.push("-o".into());
+            o.push(v.into());
+        };
+        opt("BatchMode=yes".into());
+        // %C: hash of local host, remote host, port, user; one master per host and user.
+        opt(format!("ControlPath={}/%C", self.control_dir.display()));
+        if let Some(p) = host.port {
+            opt(format!("Port={p}"));
+        }
+        if let Some(u) = &host.user {
+            opt(format!("User={u}"));
+        }
+        let mut o2: Vec<OsString> = host.options.iter().map(OsString::from).collect();
+        o.append(&mut o2);
+        let mut opt = |v: String| {
+            o.push("-o".into());
+            o.push(v.into());
+        };
+        opt("ControlMaster=auto".into());
+        opt(format!("ControlPersist={}", self.persist.as_secs().max(1)));
+        opt(format!(
+            "ConnectTimeout={}",
+            self.connect_timeout.as_secs().max(1)
+        ));
+        opt("ServerAliveInterval=10".into());
+        opt("ServerAliveCountMax=3".into());
+        o
+    }
+
+    fn io_files(&self) -> [PathBuf; 3] {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let base = format!("io-{}-{n}", std::process::id());
+        ["in", "out", "err"].map(|s| self.control_dir.join(format!("{base}.{s}")))
+    }
+
+    /// Run `script` with `/bin/sh -s` on `host`, bounded by `timeout`.
+    pub fn run(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
+        let [fin, fout, ferr] = self.io_files();
+        let result = (|| {
+            fs::write(&fin, script)
+                .map_err(|e| Error::io(format!("writing {}", fin.display()), e))?;
+            let mut cmd = Command::new("ssh");
+            cmd.args(self.options(host))
+                .arg("--")
+                .arg(&host.target)
+                .arg("exec /bin/sh -s");
+            let (code, out, err) =
+                self.spawn_wait(host, cmd, &fin, &fout, &ferr, timeout, "ssh")?;
+            if code == 255 && !contains(&out, BEGIN) {
+                return Err(connection_error(host, "ssh", &err));
+            }
+            let out = match find(&out, BEGIN) {
+                Some(i) => out[i + BEGIN.len()..].to_vec(),
+                None => {
+                    return Err(Error::Failed(format!(
+                        "ssh to {} ran no script (exit {code}): {err}",
+                        host.contact
+                    )))
+                }
+            };
+            Ok(Answer { code, out, err })
+        })();
+        for f in [&fin, &fout, &ferr] {
+            let _ = fs::remove_file(f);
+        }
+        result
+    }
+
+    /// Run scp with `args` (sources and destination, already host-prefixed where remote).
+    pub fn scp(
+        &self,
+        host: &Host,
+        recursive: bool,
+        args: &[OsString],
+        timeout: Duration,
+    ) -> Result<()> {
+        let [fin, fout, ferr] = self.io_files();
+        let result = (|| {
+            File::create(&fin).map_err(|e| Error::io(format!("creating {}", fin.display()), e))?;
+            let mut cmd = Command::new("scp");
+            // -s: SFTP protocol, so remote paths are never handed to a remote shell.
+            cmd.arg("-s").arg("-q").arg("-p");
+            if recursive {
+                cmd.arg("-r");
+            }
+            cmd.args(self.options(host)).arg("--").args(args);
+            let (code, _out, err) =
+                self.spawn_wait(host, cmd, &fin, &fout, &ferr, timeout, "scp")?;
+            if code == 0 {
+                return Ok(());
+            }
+            Err(scp_error(host, &err))
+        })();
+        for f in [&fin, &fout, &ferr] {
+            let _ = fs::remove_file(f);
+        }
+        result
+    }
+
+    /// Close the host's master connection (bounded; errors ignored: it may be gone already).
+    pub fn close_master(&self, host: &Host) {
+        let [fin, fout, ferr] = self.io_files();
+        if File::create(&fin).is_ok() {
+            let mut cmd = Command::new("ssh");
+            cmd.args(self.options(host))
+                .arg("-O")
+                .arg("exit")
+                .arg("--")
+                .arg(&host.target);
+            let _ = self.spawn_wait(
+                host,
+                cmd,
+                &fin,
+                &fout,
+                &ferr,
+                Duration::from_secs(3),
+                "ssh -O exit",
+            );
+        }
+        for f in [&fin, &fout, &ferr] {
+            let _ = fs::remove_file(f);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_wait(
+        &self,
+        host: &Host,
+        mut cmd: Command,
+        fin: &Path,
+        fout: &Path,
+        ferr: &Path,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<(i32, Vec<u8>, String)> {
+        let open = |p: &Path, create: bool| {
+            let r = if create {
+                File::create(p)
+            } else {
+                File::open(p)
+            };
+            r.map_err(|e| Error::io(format!("opening {}", p.display()), e))
+        };
+        cmd.stdin(Stdio::from(open(fin, false)?))
+            .stdout(Stdio::from(open(fout, true)?))
+            .stderr(Stdio::from(open(ferr, true)?));
+        let start = Instant::now();
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::Failed(format!("cannot run {what} (is OpenSSH installed?): {e}"))
+        })?;
+        let status = wait_deadline(&mut child, timeout)
+            .map_err(|e| Error::io(format!("waiting for {what} to {}", host.contact), e))?;
+        let Some(status) = status else {
+            return Err(Error::Timeout(format!(
+                "{what} to {} gave no answer within {:?}",
+                host.contact, timeout
+            )));
+        };
+        tracing::trace!(host = %host.contact, what, elapsed = ?start.elapsed(), "ssh call");
+        let out = fs::read(fout).unwrap_or_default();
+        let err = String::from_utf8_lossy(&fs::read(ferr).unwrap_or_default())
+            .trim()
+            .to_string();
+        let err = truncate(err, 2000);
+        // A signal-killed ssh has no code: treat as a connection failure.
+        Ok((status.code().unwrap_or(255), out, err))
+    }
+}
+
+/// At most `max` bytes (on a char boundary), marked when cut.
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    s.truncate(i);
+    s.push_str("...");
+    s
+}
+
+/// Wait for `child` until `timeout`; on expiry kill and reap it and return None.
+fn wait_deadline(
+    child: &mut Child,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(200);
+    loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok(Some(st));
+        }
+        if start.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
+}
+
+/// ssh could not get a session: say which host and quote ssh.
+pub fn connection_error(host: &Host, what: &str, err: &str) -> Error {
+    let said = if err.is_empty() { "no message" } else { err };
+    let msg = format!("{what} to {} failed: {said}", host.contact);
+    if err.contains("Host key verification failed")
+        || err.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || err.contains("Permission denied")
+    {
+        Error::PermissionDenied(msg)
+    } else {
+        Error::Unreachable(msg)
+    }
+}
+
+fn scp_error(host: &Host, err: &str) -> Error {
+    let is_connection = [
+        "Host key verification failed",
+        "Connection refused",
+        "Connection timed out",
+        "No route to host",
+        "Could not resolve",
+        "Connection closed",
+        "banner exchange",
+        "Permission denied (",
+        "Network is unreachable",
+        "Connection reset",
+    ]
+    .iter()
+    .any(|p| err.contains(p));
+    if is_connection {
+        return connection_error(host, "scp", err);
+    }
+    let msg = format!("scp with {} failed: {err}", host.contact);
+    if err.contains("No such file or directory") || err.contains("not a regular file") {
+        Error::FileOpen(msg)
+    } else if err.contains("Permission denied") {
+        Error::PermissionDenied(msg)
+    } else {
+        Error::Failed(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_parse() {
+        let h = Host::from_contact("r", "ssh://jobtest@127.0.0.1:2222", vec![], None).unwrap();
+        assert_eq!(
+            (h.target.as_str(), h.user.as_deref(), h.port),
+            ("127.0.0.1", Some("jobtest"), Some(2222))
+        );
+        let h = Host::from_contact("r", "ssh://example.org/", vec![], None).unwrap();
+        assert_eq!(
+            (h.target.as_str(), h.user, h.port),
+            ("example.org", None, None)
+        );
+        let h = Host::from_contact("r", "ssh://u@[::1]:22", vec![], None).unwrap();
+        assert_eq!((h.target.as_str(), h.port), ("::1", Some(22)));
+        assert_eq!(h.remote(OsStr::new("/x")), OsStr::new("[::1]:/x"));
+        for bad in [
+            "local:",
+            "ssh://",
+            "ssh://-oProxyCommand=x",
+            "ssh://h:99999",
+            "ssh://a b",
+            "ssh://[::1",
+        ] {
+            assert!(Host::from_contact("r", bad, vec![], None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_classify() {
+        let h = Host::from_contact("r", "ssh://h", vec![], None).unwrap();
+        assert!(
+            matches!(connection_error(&h, "ssh", "Host key verification failed."), Error::PermissionDenied(m) if m.contains("Host key verification failed"))
+        );
+        assert!(matches!(
+            connection_error(
+                &h,
+                "ssh",
+                "ssh: connect to host h port 22: Connection refused"
+            ),
+            Error::Unreachable(_)
+        ));
+        assert!(matches!(
+            scp_error(&h, "scp: /x: No such file or directory"),
+            Error::FileOpen(_)
+        ));
+    }
+}
