@@ -84,6 +84,9 @@ impl Engine {
             .find(|a| a.name() == adaptor_name)
             .cloned()
             .map_or_else(|| self.adaptor(adaptor_name), Ok)?;
+        if let Some(base) = adaptor.resource_at(&c.name)? {
+            return Ok(c.apply_to(base));
+        }
         let offered = adaptor.resources(&Requirements::default())?;
         let base = offered.iter().find(|r| r.contact == c.contact).or(offered.first()).cloned().ok_or_else(|| {
             Error::NoMatchingResource(format!("the {adaptor_name} adaptor offers no resource for '{}'", c.contact))
@@ -104,6 +107,9 @@ impl Engine {
             )));
         };
         let adaptor = self.adaptor(name)?;
+        if let Some(resource) = adaptor.resource_at(contact)? {
+            return Ok(HardwareResource { resource });
+        }
         let offered = adaptor.resources(&Requirements::default())?;
         offered
             .into_iter()
@@ -236,7 +242,14 @@ impl Engine {
             ops: Default::default(),
         });
         match self.launch(&*adaptor, &id, &jd.software, resource, workdir.as_deref(), restart) {
-            Ok(native) => {
+            Ok((native, restarted)) => {
+                if let Some(m) = &restarted.manifest {
+                    let mut note = format!("; restarted from checkpoint generation {}", m.generation);
+                    if !restarted.skipped.is_empty() {
+                        note.push_str(&format!(" (skipped corrupt checkpoints: {})", restarted.skipped.join("; ")));
+                    }
+                    self.update_record(&job.shared, |r| r.selection_reason.push_str(&note));
+                }
                 self.started(&job.shared, &native);
                 Ok(job)
             }

@@ -11,6 +11,11 @@
 //! loadstop = 8.0
 //! loadcheckpoint = 6.0
 //! attributes = { "cpu.count" = 64, "os.name" = "Linux" }
+//!
+//! [resources.far]
+//! contact = "ssh://user@far.example.org:22"
+//! work_dir = "/home/user/gat-work"   # on the host; needed there for checkpointable jobs
+//! ssh_options = ["-F", "/home/me/.ssh/gat_config"]   # given to ssh and scp for this host
 //! ```
 
 use std::collections::BTreeMap;
@@ -37,6 +42,8 @@ pub struct ConfiguredResource {
     pub attributes: BTreeMap<String, AttrValue>,
     /// The resource's own working area on its host.
     pub work_dir: Option<PathBuf>,
+    /// Extra ssh/scp options of an `ssh://` resource (`["-F", "/path/ssh_config"]`).
+    pub ssh_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -114,9 +121,21 @@ fn resource(name: &str, entry: &toml::Value) -> Result<ConfiguredResource> {
         None => None,
         Some(v) => Some(PathBuf::from(v.as_str().ok_or_else(|| bad("'work_dir' must be a string (a path)".into()))?)),
     };
+    let ssh_options = match table.get("ssh_options") {
+        None => Vec::new(),
+        Some(v) => {
+            let not_strings = || bad("'ssh_options' must be an array of strings (such as [\"-F\", \"/path/ssh_config\"])".into());
+            let items = v.as_array().ok_or_else(not_strings)?;
+            items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(not_strings)).collect::<Result<Vec<_>>>()?
+        }
+    };
+    if !ssh_options.is_empty() && !contact.starts_with("ssh://") {
+        return Err(bad(format!("'ssh_options' is for ssh:// contacts, not '{contact}'")));
+    }
     Ok(ConfiguredResource {
         name: name.to_owned(),
         work_dir,
+        ssh_options,
         contact,
         priority: number("priority")?,
         loadsched: number("loadsched")?,
@@ -165,6 +184,8 @@ mod tests {
             attributes = { "cpu.count" = 64, "os.name" = "Linux" }
             [resources.far]
             contact = "ssh://u@h:22"
+            work_dir = "/w"
+            ssh_options = ["-F", "/etc/cfg"]
             "#,
         )
         .unwrap();
@@ -173,6 +194,9 @@ mod tests {
         assert_eq!(big.priority, Some(10.0));
         assert_eq!(big.attributes["cpu.count"], AttrValue::Num(64.0));
         assert_eq!(c.resource("far").unwrap().contact, "ssh://u@h:22");
+        assert_eq!(c.resource("far").unwrap().ssh_options, ["-F", "/etc/cfg"]);
+        assert_eq!(c.resource("far").unwrap().work_dir, Some(PathBuf::from("/w")));
+        assert!(c.resource("big").unwrap().ssh_options.is_empty());
     }
 
     #[test]
@@ -182,6 +206,9 @@ mod tests {
             ("[resources.x]\ncontact = \"local:\"\nloadsched = \"high\"", "loadsched"),
             ("resources = 3", "resources"),
             ("not toml [", "TOML"),
+            ("[resources.x]\ncontact = \"ssh://h\"\nssh_options = \"-F x\"", "ssh_options"),
+            ("[resources.x]\ncontact = \"ssh://h\"\nssh_options = [1]", "ssh_options"),
+            ("[resources.x]\ncontact = \"local:\"\nssh_options = [\"-v\"]", "ssh_options"),
         ] {
             match Config::parse(text) {
                 Err(Error::UnknownFormat(m)) => assert!(m.contains(expected), "{m}"),

@@ -70,6 +70,14 @@ fn default_adaptors() -> Vec<Arc<dyn Adaptor>> {
     vec![Arc::new(gat_adaptor_local::LocalAdaptor::default())]
 }
 
+/// The adaptors an engine on `state_dir` with `config` offers: local, and ssh (set up on first
+/// use) for the configured `ssh://` resources and bare `ssh://user@host:port` contacts.
+pub fn adaptors_for(state_dir: &Path, config: &Config) -> Vec<Arc<dyn Adaptor>> {
+    let mut adaptors = default_adaptors();
+    adaptors.push(Arc::new(super::ssh::LazySsh::new(state_dir, config)));
+    adaptors
+}
+
 impl Engine {
     /// The engine for the state directory the environment names, shared by every context of this
     /// process (one per state directory).
@@ -80,7 +88,8 @@ impl Engine {
         if let Some(engine) = engines.get(&dir) {
             return Ok(engine.clone());
         }
-        let engine = Engine::open(&dir, default_adaptors())?;
+        let config = Config::from_environment()?;
+        let engine = Engine::open_with_config(&dir, adaptors_for(&dir, &config), config)?;
         engines.insert(dir, engine.clone());
         Ok(engine)
     }
@@ -92,6 +101,7 @@ impl Engine {
 
     /// An engine on `state_dir` with these adaptors and this resource configuration.
     pub fn open_with_config(state_dir: &Path, adaptors: Vec<Arc<dyn Adaptor>>, config: Config) -> Result<Arc<Engine>> {
+        super::logging::init_from_environment();
         private_dir(state_dir)?;
         private_dir(&state_dir.join("jobs"))?;
         let journal = Journal::open(&state_dir.join("journal.sqlite"))?;

@@ -12,15 +12,21 @@ use super::checkpoint::protocol::{DONE_FILE, PROTOCOL_DIR, RESTART_FILE, STATE_F
 use super::core::Engine;
 use super::error::{Error, Result};
 use super::instrumented::{ENV_CHECKPOINT_DONE, ENV_CHECKPOINT_FILE, ENV_CHECKPOINT_SIGNAL, ENV_RESTART_FILE};
+use super::checkpoint::Manifest;
 use super::description::SoftwareDescription;
 
-/// A restart from a checkpoint generation.
+/// A restart from the checkpoint store of job `from_job` (the job itself, or the job a
+/// migration comes from).
+#[derive(Clone, Copy)]
 pub(crate) struct Restart<'a> {
-    /// The generation's files, laid out as they go into the job's working directory (the
-    /// cooperative state is kept as the restart file).
-    pub files: &'a Path,
-    /// Appended to the job's arguments (GNU Queue's restart flag).
-    pub arguments: &'a [String],
+    pub from_job: &'a str,
+}
+
+/// What a restart used: the generation, and the newer ones skipped as corrupt (with why).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Restarted {
+    pub manifest: Option<Manifest>,
+    pub skipped: Vec<String>,
 }
 
 impl Engine {
@@ -45,7 +51,8 @@ impl Engine {
     }
 
     /// Start a run of job `id`. A checkpointable job gets the protocol's files and environment;
-    /// with `restart`, its state is placed into the working directory first.
+    /// with `restart`, the newest good checkpoint is placed into the working directory first and
+    /// the job resumes from it (its restart file, its restart arguments).
     pub(crate) fn launch(
         &self,
         adaptor: &dyn Adaptor,
@@ -54,7 +61,7 @@ impl Engine {
         resource: &Resource,
         workdir: Option<&Path>,
         restart: Option<Restart<'_>>,
-    ) -> Result<NativeJob> {
+    ) -> Result<(NativeJob, Restarted)> {
         let mut spec = job_spec(id, sw, self.job_dir(id))?;
         if let Some(dir) = workdir {
             spec.directory = Some(dir.to_owned());
@@ -69,34 +76,85 @@ impl Engine {
                 }
             }
         }
+        let mut restarted = Restarted::default();
         if sw.checkpointable {
             let dir = workdir.ok_or_else(|| Error::Failed(format!("job {id}: no working directory chosen")))?;
             spec.workdir_env.push((ENV_CHECKPOINT_FILE.into(), STATE_FILE.into()));
             spec.workdir_env.push((ENV_CHECKPOINT_DONE.into(), DONE_FILE.into()));
             spec.environment.push((ENV_CHECKPOINT_SIGNAL.into(), sw.checkpoint_signal.number().to_string()));
-            let place = |from: &Path| {
-                adaptor
-                    .place(resource, from, dir)
-                    .map_err(|e| Error::from(e).context(format!("placing job {id}'s files in {}", dir.display())))
-            };
             // The protocol directory, so the job can write its state there.
             let staging = self.job_dir(id).join("launch");
-            let placed = make_protocol_dir(&staging).and_then(|_| place(&staging));
+            let placed = make_protocol_dir(&staging).and_then(|_| place_into(adaptor, resource, &staging, dir, id));
             let _ = fs::remove_dir_all(&staging);
             placed?;
-            // A restart's state goes straight from the checkpoint store to the job: one copy.
-            if let Some(r) = &restart {
-                place(r.files)?;
-                if r.files.join(RESTART_FILE).exists() {
+            if let Some(r) = restart {
+                let manifest = self.place_checkpoint(adaptor, resource, dir, id, r.from_job, &mut restarted.skipped)?;
+                if manifest.files.iter().any(|f| f.path == RESTART_FILE) {
                     spec.workdir_env.push((ENV_RESTART_FILE.into(), RESTART_FILE.into()));
                 }
-            }
-            if let Some(r) = &restart {
-                spec.arguments.extend(r.arguments.iter().cloned());
+                spec.arguments.extend(manifest.restart_arguments.iter().cloned());
+                restarted.manifest = Some(manifest);
             }
         }
-        adaptor.submit(&spec, resource).map_err(Error::from)
+        let started = std::time::Instant::now();
+        let native = adaptor.submit(&spec, resource).map_err(Error::from)?;
+        tracing::debug!(target: "gat::launch", "job {id}: submitted in {:.3} s", started.elapsed().as_secs_f64());
+        Ok((native, restarted))
     }
+
+    /// Place the newest good generation of `from_job`'s checkpoints into `dir`. Its hashes are
+    /// checked while it is copied (both read the same bytes, so the check costs no extra pass
+    /// over the disk); a generation that fails is skipped for the one before it, and the job is
+    /// started only from a generation that verified. GAT_NO_CHECKPOINT when there is none,
+    /// GAT_CHECKPOINT_CORRUPT when none verifies.
+    fn place_checkpoint(
+        &self,
+        adaptor: &dyn Adaptor,
+        resource: &Resource,
+        dir: &Path,
+        id: &str,
+        from_job: &str,
+        skipped: &mut Vec<String>,
+    ) -> Result<Manifest> {
+        let store = self.checkpoint_store(from_job)?;
+        let generations = store.generations()?;
+        if generations.is_empty() {
+            return Err(Error::NoCheckpoint(format!("job {from_job} has no checkpoint to restart from")));
+        }
+        for &generation in generations.iter().rev() {
+            let files = store.files_dir(generation);
+            let started = std::time::Instant::now();
+            let (placed, verified) = std::thread::scope(|scope| {
+                let check = scope.spawn(|| store.verify(generation));
+                let placed = place_into(adaptor, resource, &files, dir, id);
+                let verified = check
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Failed("the checkpoint verification panicked".into())));
+                (placed, verified)
+            });
+            tracing::debug!(target: "gat::launch", "job {id}: generation {generation} placed and verified in {:.3} s", started.elapsed().as_secs_f64());
+            match verified {
+                Ok(manifest) => {
+                    placed?;
+                    return Ok(manifest);
+                }
+                Err(e) => {
+                    tracing::warn!(target: "gat::checkpoint", "job {from_job}: skipping a corrupt checkpoint: {e}");
+                    skipped.push(e.to_string());
+                }
+            }
+        }
+        Err(Error::CheckpointCorrupt(format!(
+            "every checkpoint of job {from_job} failed verification: {}",
+            skipped.join("; ")
+        )))
+    }
+}
+
+fn place_into(adaptor: &dyn Adaptor, resource: &Resource, from: &Path, dir: &Path, id: &str) -> Result<()> {
+    adaptor
+        .place(resource, from, dir)
+        .map_err(|e| Error::from(e).context(format!("placing job {id}'s files in {}", dir.display())))
 }
 
 fn make_protocol_dir(staging: &Path) -> Result<()> {

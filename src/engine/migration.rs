@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use gat_adaptor::{NativeState, Resource, Signal};
 
 use super::checkpoint::cooperative::Answer;
-use super::checkpoint::Manifest;
 use super::core::Engine;
 use super::error::{Error, Result};
 use super::job::{Job, JobShared, JobState};
@@ -26,7 +25,7 @@ use super::resource::HardwareResource;
 use super::value::now_seconds;
 
 /// How long a restarted job must stay up before a migration commits to it.
-const CONFIRM_FOR: Duration = Duration::from_millis(300);
+const CONFIRM_FOR: Duration = Duration::from_millis(100);
 
 /// Migrate (the original ends) or clone (the original runs on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +79,7 @@ impl Job {
         let _one_at_a_time = self.shared.ops.running.lock().unwrap_or_else(|e| e.into_inner());
         let (manifest, answer) = self.engine.take_checkpoint(&self.shared, false, &mut || Ok(()))?;
         if answer == Answer::Exited {
-            self.engine.restart_in_place(&self.shared, &manifest).map_err(|e| {
+            self.engine.restart_in_place(&self.shared).map_err(|e| {
                 e.context(format!(
                     "job {} exited for its checkpoint (generation {} is safe) but could not be restarted",
                     self.id(),
@@ -120,7 +119,10 @@ impl Job {
 struct Progress {
     frozen: bool,
     exited_for_checkpoint: bool,
-    manifest: Option<Manifest>,
+    /// A fresh checkpoint was taken.
+    taken: bool,
+    /// A start from the checkpoint store was attempted.
+    restart_attempted: bool,
     successor: Option<Job>,
 }
 
@@ -129,19 +131,15 @@ impl Engine {
         self.hardware_resource(name).or_else(|_| self.hardware_resource(contact)).map(|h| h.resource)
     }
 
-    /// Restart `job` where it ran, from its newest good generation (verified again here).
-    pub(crate) fn restart_in_place(&self, job: &Arc<JobShared>, _fresh: &Manifest) -> Result<()> {
+    /// Restart `job` where it ran, from its newest good generation (verified as it is placed).
+    pub(crate) fn restart_in_place(&self, job: &Arc<JobShared>) -> Result<()> {
         let adaptor = job.adaptor.clone().ok_or_else(|| Error::NotImplemented(format!("job {}: no adaptor", job.id)))?;
         let record = job.record().clone();
         let resource = self.resource_named(&record.resource, &record.contact)?;
-        let store = self.checkpoint_store(&job.id)?;
-        let (manifest, _skipped) = store.latest_good()?;
-        let files = store.files_dir(manifest.generation);
-        let restart = Restart { files: &files, arguments: &manifest.restart_arguments };
         let workdir = record.workdir.as_ref().map(PathBuf::from);
-        let launched = self.launch(&*adaptor, &job.id, &job.description.software, &resource, workdir.as_deref(), Some(restart));
-        match launched {
-            Ok(native) => {
+        let restart = Restart { from_job: &job.id };
+        match self.launch(&*adaptor, &job.id, &job.description.software, &resource, workdir.as_deref(), Some(restart)) {
+            Ok((native, _)) => {
                 self.started(job, &native);
                 Ok(())
             }
@@ -150,7 +148,7 @@ impl Engine {
                     r.state = JobState::Stopped;
                     r.stop_reason = Some("failed".into());
                     r.stop_time = Some(now_seconds());
-                    r.state_reason = Some(format!("restart from checkpoint generation {} failed: {e}", manifest.generation));
+                    r.state_reason = Some(format!("restart from its checkpoint failed: {e}"));
                 });
                 Err(e)
             }
@@ -191,6 +189,7 @@ impl Engine {
         let outcome = self.move_phases(job, target, kind, fresh, &mut op, &mut progress);
         match outcome {
             Ok(successor) => {
+                tracing::debug!(target: "gat::migration", job = %op.job, "committed after {:.3} s", now_seconds() - op.started);
                 op.outcome = Some("committed".into());
                 self.journal_op(&op);
                 Ok(successor)
@@ -199,8 +198,13 @@ impl Engine {
                 let undone = self.roll_back(job, kind, &progress);
                 op.outcome = Some(format!("rolled back: {e}"));
                 self.journal_op(&op);
-                // Before anything was taken there is nothing to roll back: the error stands.
-                if progress.manifest.is_none() {
+                // Errors that say what is wrong with the job or its state stand as they are; so
+                // does any error before anything was taken or started.
+                let telling = matches!(
+                    e,
+                    Error::NoCheckpoint(_) | Error::CheckpointCorrupt(_) | Error::Timeout(_) | Error::InvalidState(_)
+                );
+                if telling || !(progress.taken || progress.restart_attempted) {
                     return Err(e);
                 }
                 let how = match (&undone, fresh) {
@@ -220,6 +224,7 @@ impl Engine {
     }
 
     fn enter(&self, op: &mut Operation, phase: &str) -> Result<()> {
+        tracing::debug!(target: "gat::migration", job = %op.job, "{} phase {} done after {:.3} s", op.kind, op.phase, now_seconds() - op.started);
         op.phase = phase.into();
         self.journal.update_operation(op)?;
         fault_point(self, phase)
@@ -238,38 +243,30 @@ impl Engine {
         fault_point(self, "checkpoint")?;
         if fresh {
             let freeze = kind == MoveKind::Migrate;
-            let (manifest, answer) = self.take_checkpoint(job, freeze, &mut || {
+            let (_, answer) = self.take_checkpoint(job, freeze, &mut || {
                 op.frozen = true;
                 op.phase = "frozen".into();
                 self.journal.update_operation(op)
             })?;
             progress.frozen = answer == (Answer::Continued { frozen: true });
             progress.exited_for_checkpoint = answer == Answer::Exited;
-            progress.manifest = Some(manifest);
+            progress.taken = true;
             if kind == MoveKind::Clone && progress.exited_for_checkpoint {
                 // The original of a clone runs on.
-                self.restart_in_place(job, progress.manifest.as_ref().expect("just set"))?;
+                self.restart_in_place(job)?;
                 progress.exited_for_checkpoint = false;
             }
         }
-        self.enter(op, "verify")?;
-        let store = self.checkpoint_store(&job.id)?;
-        let (manifest, skipped) = store.latest_good()?;
-        progress.manifest = Some(manifest.clone());
-
         self.enter(op, "select")?;
         let record = job.record().clone();
         let (resource, reason) = self.move_target(job, target, &record.resource)?;
         op.target = Some(resource.name.clone());
 
         self.enter(op, "place")?;
-        let files = store.files_dir(manifest.generation);
-        let restart = Restart { files: &files, arguments: &manifest.restart_arguments };
-        let mut reason = format!("{call} of {} from '{}': {reason}", job.id, record.resource);
-        if !skipped.is_empty() {
-            reason.push_str(&format!(" (skipped corrupt checkpoints: {})", skipped.join("; ")));
-        }
+        progress.restart_attempted = true;
+        let reason = format!("{call} of {} from '{}': {reason}", job.id, record.resource);
         let predecessor = (kind == MoveKind::Migrate).then(|| job.id.clone());
+        let restart = Restart { from_job: &job.id };
         let successor = self.start_job(&job.description, &resource, reason, predecessor, Some(restart))?;
         op.successor = Some(successor.id().to_owned());
         progress.successor = Some(successor.clone());
@@ -378,8 +375,7 @@ impl Engine {
             }
         }
         if progress.exited_for_checkpoint {
-            let manifest = progress.manifest.as_ref().expect("an exit for a checkpoint has its manifest");
-            self.restart_in_place(job, manifest)?;
+            self.restart_in_place(job)?;
         }
         Ok(())
     }
@@ -453,7 +449,7 @@ impl Engine {
                 r.stop_reason = None;
                 r.stop_time = None;
             });
-            self.restart_in_place(&original.shared, &manifest)?;
+            self.restart_in_place(&original.shared)?;
             return Ok("rolled back: the original was restarted in place from its checkpoint".into());
         }
         Ok("rolled back: the original runs on".into())

@@ -14,8 +14,10 @@ pub mod journal;
 pub mod checkpoint;
 pub mod instrumented;
 mod launch;
+pub mod logging;
 mod migration;
 pub mod config;
+pub mod ssh;
 pub mod tablecodec;
 mod tracking;
 
