@@ -427,3 +427,20 @@ fn killed_after_the_successor_started_commits_to_it() {
     });
     successor.stop().unwrap();
 }
+
+#[test]
+fn an_answer_without_state_is_reported_and_the_job_runs_on() {
+    let bed = bed();
+    // Claims to be done but never writes its state.
+    let liar = "trap ': > \"$GAT_CHECKPOINT_DONE\"' USR2; while :; do sleep 0.05 & wait $!; done";
+    let extra = [("checkpoint.timeout", Value::Double(5.0))];
+    let job = bed.submit_on(description("/bin/sh", &["-c", liar], &extra), "nodeA");
+    assert!(matches!(job.checkpoint(), Err(Error::CheckpointCorrupt(m)) if m.contains("cannot be read")));
+    assert_eq!(job.state(), JobState::Running);
+    assert_eq!(info_i32(&job, "checkpoint.generation"), 0);
+    // Nothing to restart from: a migration changes nothing.
+    assert!(matches!(job.migrate(None), Err(Error::CheckpointCorrupt(_))));
+    assert_eq!(job.state(), JobState::Running);
+    assert_ne!(process_state(&info_str(&job, "native.id")), 'T', "frozen for the migration, thawed after");
+    job.stop().unwrap();
+}
