@@ -654,9 +654,11 @@ fn object_values_survive_concurrent_gets_and_removes() {
                     let rc = unsafe { GATTable_Get_GATObject(t as GATTable, c("list").as_ptr(), &mut out) };
                     match rc {
                         GAT_SUCCESS => {
-                            // The handle may be retired by a concurrent Remove, but never crashes.
+                            // The handle may be retired by a concurrent Remove (then it reads as
+                            // 0), and its address may even be reused at once by a list being
+                            // built (0, 1 or 2 strings): never a crash, never garbage.
                             let size = GATList_String_Size(out.cast());
-                            assert!(size == 2 || size == 0, "size {size}");
+                            assert!(size <= 2, "size {size}");
                             seen += 1;
                         }
                         GAT_NO_SUCH_KEY => {}
