@@ -236,25 +236,20 @@ fn io_err(path: &Path, doing: &str, e: io::Error) -> Error {
 
 /// Size and BLAKE3 hash (hex) of a file, reading it once.
 pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut f = File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hasher.finalize().to_hex().to_string()))
+    stream_hashing(path, None)
 }
 
 /// Copy `from` to `to` (fsynced), hashing the bytes on the way.
 pub fn copy_hashing(from: &Path, to: &Path) -> io::Result<(u64, String)> {
-    let mut src = File::open(from)?;
     let mut dst = File::create(to)?;
+    let result = stream_hashing(from, Some(&mut dst))?;
+    dst.sync_all()?;
+    Ok(result)
+}
+
+/// Read `from` once, hashing it and writing each chunk to `sink` when there is one.
+fn stream_hashing(from: &Path, mut sink: Option<&mut File>) -> io::Result<(u64, String)> {
+    let mut src = File::open(from)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; CHUNK];
     let mut size = 0u64;
@@ -264,10 +259,11 @@ pub fn copy_hashing(from: &Path, to: &Path) -> io::Result<(u64, String)> {
             break;
         }
         hasher.update(&buf[..n]);
-        dst.write_all(&buf[..n])?;
+        if let Some(dst) = sink.as_mut() {
+            dst.write_all(&buf[..n])?;
+        }
         size += n as u64;
     }
-    dst.sync_all()?;
     Ok((size, hasher.finalize().to_hex().to_string()))
 }
 
