@@ -108,6 +108,11 @@ impl Engine {
         };
         let adaptor = self.adaptor(name)?;
         if let Some(resource) = adaptor.resource_at(contact)? {
+            // The contact of a configured resource: that resource, with its configured extras.
+            let resource = match self.config.resource(&resource.name) {
+                Some(c) if c.contact == contact => c.apply_to(resource),
+                _ => resource,
+            };
             return Ok(HardwareResource { resource });
         }
         let offered = adaptor.resources(&Requirements::default())?;
@@ -323,18 +328,19 @@ pub(crate) fn job_spec(id: &str, sw: &SoftwareDescription, job_dir: PathBuf) -> 
     })
 }
 
-/// A unique, readable job id: `gat-<unix seconds, hex>-<64 random bits, hex>`.
+/// A unique, readable job id: `gat-<unix seconds, hex>-<64 random bits, hex>`. The random bits
+/// come from SipHash under this process's random keys (std seeds them from the OS once) over a
+/// counter and the time: no file to open per job.
 pub fn new_job_id() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::Io(format!("cannot read /dev/urandom for a job id: {e}")))?;
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    Ok(format!("gat-{secs:x}-{:016x}", u64::from_be_bytes(bytes)))
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(now.as_nanos());
+    hasher.write_u32(std::process::id());
+    Ok(format!("gat-{:x}-{:016x}", now.as_secs(), hasher.finish()))
 }
 
 impl Broker {

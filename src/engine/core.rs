@@ -188,8 +188,8 @@ impl Engine {
     pub(crate) fn track(&self, job: JobShared) -> Job {
         let shared = Arc::new(job);
         let shared = self.jobs_map().entry(shared.id.clone()).or_insert(shared).clone();
-        // Pushed jobs too: the poller's slow round is their safety net.
-        self.poller.start(self.me.clone());
+        // Pushed jobs too: the poller's slow round is their safety net (no wake-up needed).
+        self.poller.start(self.me.clone(), shared.polled);
         Job { engine: self.arc(), shared }
     }
 

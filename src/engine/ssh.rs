@@ -189,7 +189,7 @@ mod tests {
         let ssh = ssh_adaptor(&dir.path().join("s"), &config).expect("adaptor");
         assert_eq!(ssh.capabilities(), SSH_CAPABILITIES);
         let bad = Config::parse("[resources.far]\ncontact = \"ssh://-oProxyCommand=x\"\n").unwrap();
-        let err = ssh_adaptor(&dir.path().join("s"), &bad).err().expect("a bad contact fails");
+        let Err(err) = ssh_adaptor(&dir.path().join("s"), &bad) else { panic!("a bad contact must fail") };
         assert!(err.to_string().contains("ProxyCommand"), "{err}");
     }
 
@@ -203,7 +203,7 @@ mod tests {
         assert!(!state.join("ssh").exists(), "no socket directory before ssh is used");
         let bad = Config::parse("[resources.far]\ncontact = \"ssh://a b\"\n").unwrap();
         let lazy = LazySsh::new(&state, &bad);
-        let err = lazy.resources(&Requirements::default()).err().expect("a bad contact fails at first use");
+        let err = lazy.resources(&Requirements::default()).expect_err("a bad contact fails at first use");
         assert!(err.to_string().contains("not available"), "{err}");
     }
 }

@@ -30,8 +30,10 @@ pub(crate) struct Poller {
 }
 
 impl Poller {
-    /// Start the thread if it is not running; wake it either way.
-    pub(crate) fn start(&self, engine: Weak<Engine>) {
+    /// Start the thread if it is not running; wake it when `wake` (a polled job arrived). Jobs
+    /// whose adaptor pushes events wait for the next round: waking the thread on every submit
+    /// cost a context switch and a poll of every active job every fifth submit.
+    pub(crate) fn start(&self, engine: Weak<Engine>, wake: bool) {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         if !*started {
             let spawned = std::thread::Builder::new().name("gat-poller".into()).spawn(move || poll_loop(engine));
@@ -40,7 +42,9 @@ impl Poller {
                 Err(e) => tracing::warn!(target: "gat::engine", "cannot start the poller thread: {e}"),
             }
         }
-        self.wake.notify_all();
+        if wake {
+            self.wake.notify_all();
+        }
     }
 
     fn sleep(&self, how_long: Duration) {

@@ -40,6 +40,15 @@ pub trait Adaptor: Send + Sync {
     /// Filtering by attributes is the engine's job; an adaptor may pre-filter for speed.
     fn resources(&self, req: &Requirements) -> Result<Vec<Resource>>;
 
+    /// The one resource this adaptor knows as `name_or_contact` (a configured name, or a contact
+    /// of its scheme it was not configured with, such as a bare `ssh://user@host:port`), asking
+    /// only that resource. Ok(None): no such direct lookup; the engine searches [`resources`].
+    ///
+    /// [`resources`]: Adaptor::resources
+    fn resource_at(&self, _name_or_contact: &str) -> Result<Option<Resource>> {
+        Ok(None)
+    }
+
     /// Start `spec` on `on`. Returns once the job is known to the resource (started, or queued):
     /// a failure to start (missing executable, bad directory) is an error here, not a later state.
     fn submit(&self, spec: &JobSpec, on: &Resource) -> Result<NativeJob>;

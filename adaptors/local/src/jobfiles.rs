@@ -1,13 +1,20 @@
 //! The files a job keeps in its job directory, readable by any process that re-attaches:
 //!
-//! - `pid`: `monitor_pid job_pid monitor_start_ticks stop_grace_ms\n` then the bytes of the job's
-//!   working directory up to the end of the file (written by the submitting process, atomically;
-//!   one file instead of two because file creation is what submit spends its time on)
-//! - `exit`: `exited N\n` or `signaled N\n`, then `stopped\n` when libgat's stop ended it (monitor)
+//! - `pid`: the job's one record, created empty (O_EXCL) by the submitting process and filled
+//!   by the monitor with single appending writes, each of whole lines:
+//!   1. `monitor_pid job_pid monitor_start_ticks stop_grace_ms\n` (before the start is reported)
+//!   2. the job's working directory, `\` and newline escaped as `\\` and `\n`, then `\n` (same write)
+//!   3. once the job ended: `exited N\n` or `signaled N\n`, with ` stopped` before the newline
+//!      when libgat's stop ended it.
+//!
+//!   Readers take only complete, newline-terminated lines, so a write in progress is never
+//!   half-read. One file written in place instead of a pid file and an exit file (each via a
+//!   temporary name and a rename): creating files is what submit spent most of its time on.
 //! - `stop-requested`: marker written by `stop()` before it signals the monitor
 //! - `post-stage`: `source\tdestination\n` lines, absolute paths; `post-stage.claim`, `post-staged`,
 //!   `post-stage-error`: see `staging.rs`
-//! - `stdout`, `stderr`: default output files
+//! - `output`: the job's stdout and stderr when the description names no file for them (one file
+//!   for both streams, as a terminal would show them)
 
 use std::ffi::OsStr;
 use std::fs;
@@ -18,12 +25,20 @@ use std::path::{Path, PathBuf};
 use gat_adaptor::ExitStatus;
 
 pub const PID_FILE: &str = "pid";
-pub const EXIT_FILE: &str = "exit";
-pub const EXIT_TMP: &str = ".exit.tmp";
 pub const STOP_MARKER: &str = "stop-requested";
 pub const POST_STAGE_FILE: &str = "post-stage";
+/// Default destination of stdout and stderr.
+pub const OUTPUT_FILE: &str = "output";
+/// Names an earlier run in the same job directory may have left (restart in place).
+pub const STALE_FILES: [&str; 5] = [
+    PID_FILE,
+    STOP_MARKER,
+    "post-stage.claim",
+    "post-staged",
+    "post-stage-error",
+];
 
-/// Contents of the `pid` file.
+/// The first line of the `pid` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PidRecord {
     pub monitor_pid: i32,
@@ -33,11 +48,19 @@ pub struct PidRecord {
     pub stop_grace_ms: Option<u64>,
 }
 
-/// Contents of the `exit` file.
+/// How the job ended (the `pid` file's exit line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitRecord {
     pub status: ExitStatus,
     pub stopped: bool,
+}
+
+/// Everything the `pid` file holds so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobRecord {
+    pub pid: Option<PidRecord>,
+    pub workdir: Option<PathBuf>,
+    pub exit: Option<ExitRecord>,
 }
 
 /// Write `contents` to `dir/name` via a temporary name and rename, so readers see all or nothing.
@@ -49,99 +72,112 @@ pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, dir.join(name))
 }
 
-fn read_optional(path: &Path) -> io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+/// The working directory as the `pid` file's second line: escaped, newline-terminated.
+pub fn workdir_line(workdir: &Path) -> Vec<u8> {
+    let mut line = Vec::new();
+    for &b in workdir.as_os_str().as_bytes() {
+        match b {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            _ => line.push(b),
+        }
     }
+    line.push(b'\n');
+    line
 }
 
-pub fn write_pid(job_dir: &Path, rec: PidRecord, workdir: &Path) -> io::Result<()> {
-    let mut text = format!("{} {} {}", rec.monitor_pid, rec.job_pid, rec.monitor_start);
-    if let Some(grace) = rec.stop_grace_ms {
-        text.push_str(&format!(" {grace}"));
+fn unescape(line: &[u8]) -> PathBuf {
+    let mut out = Vec::with_capacity(line.len());
+    let mut bytes = line.iter();
+    while let Some(&b) = bytes.next() {
+        if b == b'\\' {
+            match bytes.next() {
+                Some(b'n') => out.push(b'\n'),
+                Some(&other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(b);
+        }
     }
-    text.push('\n');
-    let mut bytes = text.into_bytes();
-    bytes.extend_from_slice(workdir.as_os_str().as_bytes());
-    write_atomic(job_dir, PID_FILE, &bytes)
+    PathBuf::from(OsStr::from_bytes(&out))
 }
 
-/// The pid file split into its first line and the working directory after it.
-fn read_pid_file(job_dir: &Path) -> io::Result<Option<(String, PathBuf)>> {
+fn parse_pid_line(line: &str) -> Option<PidRecord> {
+    let mut it = line.split_whitespace();
+    Some(PidRecord {
+        monitor_pid: it.next()?.parse().ok()?,
+        job_pid: it.next()?.parse().ok()?,
+        monitor_start: it.next()?.parse().ok()?,
+        stop_grace_ms: it.next().and_then(|s| s.parse().ok()),
+    })
+}
+
+/// An exit line: `exited N`, `signaled N`, either optionally followed by `stopped`.
+pub fn parse_exit(line: &str) -> Option<ExitRecord> {
+    let mut words = line.split_whitespace();
+    let tag = words.next()?;
+    let n = words.next()?.parse::<i32>().ok()?;
+    let status = match tag {
+        "exited" => ExitStatus::Exited(n),
+        "signaled" => ExitStatus::Signaled(n),
+        _ => return None,
+    };
+    Some(ExitRecord {
+        status,
+        stopped: words.next() == Some("stopped"),
+    })
+}
+
+/// The `pid` file's complete lines. A first line that is not a pid record makes the file
+/// malformed; an unfinished last line is ignored (its write is still in progress).
+pub fn parse_record(bytes: &[u8]) -> Option<JobRecord> {
+    let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(last) => &bytes[..last],
+        None => return Some(JobRecord::default()),
+    };
+    let mut lines = complete.split(|&b| b == b'\n');
+    let mut record = JobRecord::default();
+    if let Some(first) = lines.next() {
+        record.pid = Some(parse_pid_line(std::str::from_utf8(first).ok()?)?);
+    }
+    record.workdir = lines.next().map(unescape);
+    for line in lines {
+        if let Some(exit) = std::str::from_utf8(line).ok().and_then(parse_exit) {
+            record.exit = Some(exit);
+        }
+    }
+    Some(record)
+}
+
+/// The job's record, None when there is no `pid` file.
+pub fn read_record(job_dir: &Path) -> io::Result<Option<JobRecord>> {
     let bytes = match fs::read(job_dir.join(PID_FILE)) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let newline = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(bytes.len());
-    let first = String::from_utf8_lossy(&bytes[..newline]).into_owned();
-    let rest = bytes.get(newline + 1..).unwrap_or(&[]);
-    Ok(Some((first, PathBuf::from(OsStr::from_bytes(rest)))))
-}
-
-pub fn read_pid(job_dir: &Path) -> io::Result<Option<PidRecord>> {
-    let Some((text, _)) = read_pid_file(job_dir)? else {
-        return Ok(None);
-    };
-    let bad = || {
+    parse_record(&bytes).map(Some).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("malformed pid file in {}", job_dir.display()),
         )
-    };
-    let mut it = text.split_whitespace();
-    let monitor_pid = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let job_pid = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let monitor_start = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-    let stop_grace_ms = it.next().and_then(|s| s.parse().ok());
-    Ok(Some(PidRecord {
-        monitor_pid,
-        job_pid,
-        monitor_start,
-        stop_grace_ms,
-    }))
-}
-
-pub fn parse_exit(text: &str) -> Option<ExitRecord> {
-    let mut status = None;
-    let mut stopped = false;
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        match (
-            words.next(),
-            words.next().and_then(|n| n.parse::<i32>().ok()),
-        ) {
-            (Some("exited"), Some(n)) => status = Some(ExitStatus::Exited(n)),
-            (Some("signaled"), Some(n)) => status = Some(ExitStatus::Signaled(n)),
-            (Some("stopped"), _) => stopped = true,
-            _ => {}
-        }
-    }
-    status.map(|status| ExitRecord { status, stopped })
-}
-
-/// The recorded exit, None while the job runs (no file yet).
-pub fn read_exit(job_dir: &Path) -> io::Result<Option<ExitRecord>> {
-    let Some(text) = read_optional(&job_dir.join(EXIT_FILE))? else {
-        return Ok(None);
-    };
-    parse_exit(&text).map(Some).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("malformed exit file in {}", job_dir.display()),
-        )
     })
+}
+
+pub fn read_pid(job_dir: &Path) -> io::Result<Option<PidRecord>> {
+    Ok(read_record(job_dir)?.and_then(|r| r.pid))
+}
+
+/// The recorded exit, None while the job runs.
+pub fn read_exit(job_dir: &Path) -> io::Result<Option<ExitRecord>> {
+    Ok(read_record(job_dir)?.and_then(|r| r.exit))
 }
 
 /// The job's working directory, as recorded in the pid file.
 pub fn read_workdir(job_dir: &Path) -> io::Result<PathBuf> {
-    match read_pid_file(job_dir)? {
-        Some((_, workdir)) if !workdir.as_os_str().is_empty() => Ok(workdir),
+    match read_record(job_dir)?.and_then(|r| r.workdir) {
+        Some(workdir) if !workdir.as_os_str().is_empty() => Ok(workdir),
         _ => Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!(
@@ -192,49 +228,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_file_forms_parse() {
+    fn exit_lines_parse() {
         assert_eq!(
-            parse_exit("exited 3\n"),
+            parse_exit("exited 3"),
             Some(ExitRecord {
                 status: ExitStatus::Exited(3),
                 stopped: false
             })
         );
         assert_eq!(
-            parse_exit("signaled 15\nstopped\n"),
+            parse_exit("signaled 15 stopped"),
             Some(ExitRecord {
                 status: ExitStatus::Signaled(15),
                 stopped: true
             })
         );
         assert_eq!(parse_exit("garbage"), None);
+        assert_eq!(parse_exit("exited"), None);
     }
 
     #[test]
-    fn pid_file_round_trips_and_accepts_the_short_form() {
-        let dir = std::env::temp_dir().join(format!("gat-local-pidfile-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("mkdir");
+    fn the_record_takes_complete_lines_only() {
         let rec = PidRecord {
             monitor_pid: 10,
             job_pid: 11,
             monitor_start: 12,
             stop_grace_ms: Some(1500),
         };
-        let workdir = Path::new("/some dir/with\nnewline");
-        write_pid(&dir, rec, workdir).expect("write");
-        assert_eq!(read_pid(&dir).expect("read"), Some(rec));
-        assert_eq!(read_workdir(&dir).expect("workdir"), workdir);
-        fs::write(dir.join(PID_FILE), "10 11 12\n").expect("write short form");
+        let workdir = Path::new("/some dir/with\nnewline and \\n");
+        let mut bytes = b"10 11 12 1500\n".to_vec();
+        bytes.extend(workdir_line(workdir));
+        let running = JobRecord {
+            pid: Some(rec),
+            workdir: Some(workdir.to_path_buf()),
+            exit: None,
+        };
+        assert_eq!(parse_record(&bytes), Some(running.clone()));
+        // An exit line still being written does not count yet.
+        bytes.extend_from_slice(b"exited 1");
+        assert_eq!(parse_record(&bytes), Some(running.clone()));
+        bytes.extend_from_slice(b"2\n");
+        let exit = Some(ExitRecord {
+            status: ExitStatus::Exited(12),
+            stopped: false,
+        });
+        assert_eq!(parse_record(&bytes), Some(JobRecord { exit, ..running }));
+        // Empty (created, not yet filled), unfinished first line, short form, garbage.
+        assert_eq!(parse_record(b""), Some(JobRecord::default()));
+        assert_eq!(parse_record(b"10 11"), Some(JobRecord::default()));
         assert_eq!(
-            read_pid(&dir).expect("read"),
+            parse_record(b"10 11 12\n").and_then(|r| r.pid),
             Some(PidRecord {
                 stop_grace_ms: None,
                 ..rec
             })
         );
-        fs::write(dir.join(PID_FILE), "10 x\n").expect("write garbage");
-        assert!(read_pid(&dir).is_err());
-        fs::remove_dir_all(&dir).expect("cleanup");
+        assert_eq!(parse_record(b"10 x\n"), None);
     }
 
     #[test]

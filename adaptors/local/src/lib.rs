@@ -1,5 +1,6 @@
 //! libgat's local adaptor: jobs run on this machine as process groups, each watched by a small
 //! monitor process (see `spawn.rs`) that keeps the job's exit status in its job directory.
+//! Streams the description sends nowhere go to `<job dir>/output` (both into one file).
 //!
 //! Jobs outlive the submitting process and stay observable from any later process through the
 //! files in their job directory (`jobfiles.rs`). The host program never sees a SIGCHLD handler or
@@ -35,7 +36,7 @@ use gat_adaptor::{
 use gat_adaptor::{AttrValue, JobSpec};
 
 use host::HostInfo;
-use jobfiles::{PidRecord, EXIT_FILE, EXIT_TMP, STOP_MARKER};
+use jobfiles::{PidRecord, OUTPUT_FILE, PID_FILE, STALE_FILES, STOP_MARKER};
 use watcher::Watcher;
 
 pub use spawn::monitor_program_main;
@@ -227,6 +228,35 @@ fn open_output(path: &Path, what: &str) -> Result<OwnedFd> {
         .map_err(|e| file_error(what, path, e))
 }
 
+/// Create the job's `pid` file, empty and fresh (O_EXCL), open for appending; the monitor fills
+/// it. A job directory an earlier run left (a restart in place) is cleared of that run's state
+/// first; a missing one is created.
+fn create_job_file(job_dir: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = job_dir.join(PID_FILE);
+    let open = || {
+        fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+    };
+    match open() {
+        Ok(f) => return Ok(f),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            for stale in STALE_FILES {
+                let _ = fs::remove_file(job_dir.join(stale));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(job_dir)
+                .map_err(|e| file_error("creating job directory", job_dir, e))?;
+        }
+        Err(e) => return Err(file_error("creating the pid file", &path, e)),
+    }
+    open().map_err(|e| file_error("creating the pid file", &path, e))
+}
+
 /// Job directory of a native job (kept in `data`).
 fn job_dir_of(job: &NativeJob) -> Result<PathBuf> {
     if job.data.is_empty() {
@@ -251,7 +281,7 @@ pub(crate) fn state_after_monitor_exit(job_dir: &Path, monitor_pid: i32) -> Nati
                 job_dir.display()
             ),
         },
-        Err(e) => NativeState::Unknown { reason: format!("reading {}: {e}", job_dir.join(EXIT_FILE).display()) },
+        Err(e) => NativeState::Unknown { reason: format!("reading {}: {e}", job_dir.join(PID_FILE).display()) },
     }
 }
 
@@ -361,39 +391,35 @@ impl LocalAdaptor {
                 }
             }
         };
-        match jobfiles::read_exit(&job_dir) {
-            Ok(Some(rec)) => {
-                staging::post_stage_once(&job_dir);
-                return NativeState::Finished {
-                    status: rec.status,
-                    stopped_by_request: rec.stopped,
-                };
-            }
-            Ok(None) => {}
+        // One read answers both: has it ended, and if not, who watches it.
+        let record = match jobfiles::read_record(&job_dir) {
+            Ok(record) => record,
             Err(e) => {
                 return NativeState::Unknown {
-                    reason: format!("reading the exit file: {e}"),
+                    reason: format!("reading the pid file: {e}"),
                 }
             }
+        };
+        if let Some(exit) = record.as_ref().and_then(|r| r.exit) {
+            staging::post_stage_once(&job_dir);
+            return NativeState::Finished {
+                status: exit.status,
+                stopped_by_request: exit.stopped,
+            };
         }
-        let rec = match jobfiles::read_pid(&job_dir) {
-            Ok(Some(rec)) => rec,
-            Ok(None) if !job_dir.exists() => {
+        let rec = match record.and_then(|r| r.pid) {
+            Some(rec) => rec,
+            None if !job_dir.exists() => {
                 return NativeState::Lost {
                     reason: format!("job directory {} no longer exists", job_dir.display()),
                 }
             }
-            Ok(None) => {
+            None => {
                 return NativeState::Lost {
                     reason: format!(
-                        "no pid file in {}: the job was never fully submitted",
-                        job_dir.display()
+                        "no pid record in {}: the job was never fully submitted",
+                        job_dir.join(PID_FILE).display()
                     ),
-                }
-            }
-            Err(e) => {
-                return NativeState::Unknown {
-                    reason: format!("reading the pid file: {e}"),
                 }
             }
         };
@@ -412,6 +438,126 @@ impl LocalAdaptor {
                 job.id, job.native_id
             ))),
         }
+    }
+
+    /// Start the job whose (empty, fresh) pid file is open as `job_file`.
+    fn start(
+        &self,
+        spec: &JobSpec,
+        on: &Resource,
+        job_dir: &Path,
+        job_file: fs::File,
+    ) -> Result<NativeJob> {
+        let workdir = match &spec.directory {
+            Some(d) => absolute(d)?,
+            None => on
+                .work_dir
+                .clone()
+                .map(|d| absolute(&d))
+                .transpose()?
+                .unwrap_or_else(home_dir),
+        };
+        match fs::metadata(&workdir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::FileOpen(format!(
+                    "working directory {} is not a directory",
+                    workdir.display()
+                )))
+            }
+            Err(e) => return Err(file_error("working directory", &workdir, e)),
+        }
+
+        let env = job_environment(spec, &workdir)?;
+        staging::pre_stage(&spec.pre_staged, &workdir)?;
+        let path_var = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_os_str());
+        let program = find_program(&spec.executable, &workdir, path_var)?;
+
+        let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
+        // Streams the description does not send elsewhere share one file: each file created
+        // costs more than the rest of a short job's start.
+        let default_output = || open_output(&job_dir.join(OUTPUT_FILE), "opening the output file");
+        let (stdout, stderr) = match (&spec.stdout, &spec.stderr) {
+            (Some(out), Some(err)) => (
+                open_output(&workdir.join(out), "opening stdout")?,
+                open_output(&workdir.join(err), "opening stderr")?,
+            ),
+            (Some(out), None) => (
+                open_output(&workdir.join(out), "opening stdout")?,
+                default_output()?,
+            ),
+            (None, Some(err)) => (
+                default_output()?,
+                open_output(&workdir.join(err), "opening stderr")?,
+            ),
+            (None, None) => {
+                let both = default_output()?;
+                let copy = both
+                    .try_clone()
+                    .map_err(|e| Error::io("duplicating the output descriptor", e))?;
+                (both, copy)
+            }
+        };
+
+        staging::write_post_stage_list(job_dir, &spec.post_staged, &workdir)?;
+
+        let mut argv = vec![cstring(spec.executable.as_bytes(), "the executable")?];
+        for a in &spec.arguments {
+            argv.push(cstring(a.as_bytes(), "an argument")?);
+        }
+        let envp = env
+            .into_iter()
+            .map(|(k, v)| {
+                let mut entry = k.into_vec();
+                entry.push(b'=');
+                entry.extend_from_slice(v.as_bytes());
+                cstring(&entry, "an environment variable")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let monitor_program = match &self.monitor_program {
+            Some(p) => {
+                check_executable(p, "gat-job-monitor").map_err(|e| {
+                    Error::FileOpen(format!(
+                        "the configured job monitor program is unusable: {e}"
+                    ))
+                })?;
+                Some(path_cstring(p, "the job monitor path")?)
+            }
+            None => None,
+        };
+        let plan = spawn::LaunchPlan {
+            program: path_cstring(&program, "the program path")?,
+            argv,
+            envp,
+            workdir: path_cstring(&workdir, "the working directory")?,
+            stdin,
+            stdout,
+            stderr,
+            job_file_path: path_cstring(&job_dir.join(PID_FILE), "the job directory")?,
+            job_file: OwnedFd::from(job_file),
+            workdir_line: jobfiles::workdir_line(&workdir),
+            stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
+            stop_grace: self.stop_grace,
+            reset_signals: spawn::signals_to_reset(),
+            monitor_program,
+        };
+        let launched =
+            spawn::launch(&plan).map_err(|e| Self::launch_error(spec, &program, &workdir, e))?;
+        drop(plan);
+
+        let job = NativeJob {
+            id: spec.id.clone(),
+            native_id: launched.job_pid.to_string(),
+            resource: on.name.clone(),
+            hostname: self.host().hostname.clone(),
+            data: job_dir.to_string_lossy().into_owned(),
+        };
+        // The monitor recorded the start in the pid file before it reported it.
+        self.watch_child(&job, job_dir, launched.monitor_pid);
+        Ok(job)
     }
 
     fn launch_error(
@@ -501,138 +647,13 @@ impl Adaptor for LocalAdaptor {
             return Err(Error::InvalidSpec("the job has no job directory".into()));
         }
         let job_dir = absolute(&spec.job_dir)?;
-        fs::create_dir_all(&job_dir)
-            .map_err(|e| file_error("creating job directory", &job_dir, e))?;
-        // A reused job directory must not show an earlier run's state.
-        for stale in [
-            EXIT_FILE,
-            EXIT_TMP,
-            STOP_MARKER,
-            "post-stage.claim",
-            "post-staged",
-            "post-stage-error",
-        ] {
-            let _ = fs::remove_file(job_dir.join(stale));
+        let job_file = create_job_file(&job_dir)?;
+        let started = self.start(spec, on, &job_dir, job_file);
+        if started.is_err() {
+            // Nothing started: leave no record that would read as a lost job.
+            let _ = fs::remove_file(job_dir.join(PID_FILE));
         }
-
-        let workdir = match &spec.directory {
-            Some(d) => absolute(d)?,
-            None => on
-                .work_dir
-                .clone()
-                .map(|d| absolute(&d))
-                .transpose()?
-                .unwrap_or_else(home_dir),
-        };
-        match fs::metadata(&workdir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::FileOpen(format!(
-                    "working directory {} is not a directory",
-                    workdir.display()
-                )))
-            }
-            Err(e) => return Err(file_error("working directory", &workdir, e)),
-        }
-
-        let env = job_environment(spec, &workdir)?;
-        staging::pre_stage(&spec.pre_staged, &workdir)?;
-        let path_var = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.as_os_str());
-        let program = find_program(&spec.executable, &workdir, path_var)?;
-
-        let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
-        let stdout_path = spec
-            .stdout
-            .as_ref()
-            .map(|p| workdir.join(p))
-            .unwrap_or_else(|| job_dir.join("stdout"));
-        let stderr_path = spec
-            .stderr
-            .as_ref()
-            .map(|p| workdir.join(p))
-            .unwrap_or_else(|| job_dir.join("stderr"));
-        let stdout = open_output(&stdout_path, "opening stdout")?;
-        let stderr = open_output(&stderr_path, "opening stderr")?;
-
-        staging::write_post_stage_list(&job_dir, &spec.post_staged, &workdir)?;
-
-        let mut argv = vec![cstring(spec.executable.as_bytes(), "the executable")?];
-        for a in &spec.arguments {
-            argv.push(cstring(a.as_bytes(), "an argument")?);
-        }
-        let envp = env
-            .into_iter()
-            .map(|(k, v)| {
-                let mut entry = k.into_vec();
-                entry.push(b'=');
-                entry.extend_from_slice(v.as_bytes());
-                cstring(&entry, "an environment variable")
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let monitor_program = match &self.monitor_program {
-            Some(p) => {
-                check_executable(p, "gat-job-monitor").map_err(|e| {
-                    Error::FileOpen(format!(
-                        "the configured job monitor program is unusable: {e}"
-                    ))
-                })?;
-                Some(path_cstring(p, "the job monitor path")?)
-            }
-            None => None,
-        };
-        let plan = spawn::LaunchPlan {
-            program: path_cstring(&program, "the program path")?,
-            argv,
-            envp,
-            workdir: path_cstring(&workdir, "the working directory")?,
-            stdin,
-            stdout,
-            stderr,
-            exit_path: path_cstring(&job_dir.join(EXIT_FILE), "the job directory")?,
-            exit_tmp: path_cstring(&job_dir.join(EXIT_TMP), "the job directory")?,
-            stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
-            stop_grace: self.stop_grace,
-            monitor_program,
-        };
-        let launched =
-            spawn::launch(&plan).map_err(|e| Self::launch_error(spec, &program, &workdir, e))?;
-        drop(plan);
-
-        let job = NativeJob {
-            id: spec.id.clone(),
-            native_id: launched.job_pid.to_string(),
-            resource: on.name.clone(),
-            hostname: self.host().hostname.clone(),
-            data: job_dir.to_string_lossy().into_owned(),
-        };
-        // The monitor is our unreaped child, so its /proc entry exists even if it already ended.
-        let start = jobfiles::proc_stat(launched.monitor_pid).map(|s| s.start_ticks);
-        let recorded = start
-            .ok_or_else(|| io::Error::other("no /proc entry for the monitor"))
-            .and_then(|monitor_start| {
-                jobfiles::write_pid(
-                    &job_dir,
-                    PidRecord {
-                        monitor_pid: launched.monitor_pid,
-                        job_pid: launched.job_pid,
-                        monitor_start,
-                        stop_grace_ms: Some(
-                            self.stop_grace.as_millis().min(u64::MAX as u128) as u64
-                        ),
-                    },
-                    &workdir,
-                )
-            });
-        self.watch_child(&job, &job_dir, launched.monitor_pid);
-        if let Err(e) = recorded {
-            // Without a pid file nobody could find the job again: end it rather than lose it.
-            let _ = sys::kill(launched.monitor_pid, libc::SIGTERM);
-            return Err(file_error("writing the pid file in", &job_dir, e));
-        }
-        Ok(job)
+        started
     }
 
     fn poll(&self, jobs: &[&NativeJob]) -> Result<Vec<NativeState>> {

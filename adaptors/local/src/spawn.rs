@@ -10,15 +10,19 @@
 //! keep the host's memory alive while the job runs. Both run `monitor_body`.
 //!
 //! Monitor (one per job, in its own session, child subreaper):
-//! 1. forks the job: own process group (pgid = job pid), default signal dispositions and empty
-//!    mask, stdio from the pre-opened files, chdir, execve with an explicit environment;
-//! 2. learns through a CLOEXEC pipe whether exec worked and reports `(stage, errno, job_pid)` to
-//!    the submitting process through another CLOEXEC pipe;
+//! 1. enters the job's working directory and starts the job with `posix_spawn` (a vfork-style
+//!    clone: the monitor's memory, a copy of the host's, is not copied again): own process group
+//!    (pgid = job pid), empty signal mask, default dispositions (the monitor reset the ones that
+//!    were not), stdio inherited from the monitor, an explicit environment;
+//! 2. appends the pid record and working directory to the job's `pid` file (created empty by
+//!    the submitting process, on fd 4) and reports `(stage, errno, job_pid)` to the submitting
+//!    process through a CLOEXEC pipe;
 //! 3. waits with sigtimedwait for SIGCHLD / SIGTERM, reaping with waitpid(-1) (its own children
 //!    only: it is a separate process). SIGTERM means "stop": TERM (and CONT) to the job's group
 //!    and reparented descendants, a grace period, then KILL;
-//! 4. when the job's main process ended: KILL what is left of the tree, reap all of it, write the
-//!    exit file atomically (tmp + rename), `_exit(0)`.
+//! 4. when the job's main process ended: KILL what is left of the tree, reap all of it, append
+//!    the exit line to the `pid` file in one write, `_exit(0)`. No fsync: the journal is the
+//!    durable record, and the file only has to outlive the processes, not the machine.
 
 use std::ffi::CString;
 use std::io::{self, Read};
@@ -53,10 +57,16 @@ pub struct LaunchPlan {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    pub exit_path: CString,
-    pub exit_tmp: CString,
+    /// The job's `pid` file, created empty by the caller; `job_file` is it opened for appending.
+    pub job_file_path: CString,
+    pub job_file: OwnedFd,
+    /// The working directory as the `pid` file records it (`jobfiles::workdir_line`).
+    pub workdir_line: Vec<u8>,
     pub stop_marker: CString,
     pub stop_grace: Duration,
+    /// Signals whose disposition the monitor must set back to default (bit n-1 for signal n):
+    /// those the host catches or ignores.
+    pub reset_signals: u64,
     /// Run the monitor as this separate program (`gat-job-monitor`) instead of in the forked
     /// copy of the host process, so the monitor does not keep the host's memory alive.
     pub monitor_program: Option<CString>,
@@ -85,10 +95,13 @@ struct MonitorCtx {
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     workdir: *const libc::c_char,
-    exit_path: *const libc::c_char,
-    exit_tmp: *const libc::c_char,
+    job_file_path: *const libc::c_char,
+    workdir_line: *const u8,
+    workdir_line_len: usize,
     stop_marker: *const libc::c_char,
     grace_ms: i64,
+    /// Dispositions monitor_body resets (0 when the forked child did already).
+    reset_signals: u64,
 }
 
 fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -100,16 +113,15 @@ fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
 /// First argument of the separate monitor program, so a stray invocation is recognised.
 const HELPER_MARKER: &str = "--gat-job-monitor=1";
 
-/// Arguments for the separate monitor program: marker, workdir, program, exit path, exit tmp,
-/// stop marker, grace in ms, `--`, then the job's argv. Its environment is the job's.
+/// Arguments for the separate monitor program: marker, workdir, program, pid file path, stop
+/// marker, grace in ms, `--`, then the job's argv. Its environment is the job's.
 fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
     let mut v = vec![
         helper.clone(),
         CString::new(HELPER_MARKER).unwrap_or_default(),
         plan.workdir.clone(),
         plan.program.clone(),
-        plan.exit_path.clone(),
-        plan.exit_tmp.clone(),
+        plan.job_file_path.clone(),
         plan.stop_marker.clone(),
         CString::new(plan.stop_grace.as_millis().to_string()).unwrap_or_default(),
         CString::new("--").unwrap_or_default(),
@@ -119,18 +131,19 @@ fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
 }
 
 /// `main` of the separate monitor program (`gat-job-monitor`), started by `launch` with the
-/// job's stdio on 0, 1, 2, the report pipe on 3 and all signals blocked. Never returns.
+/// job's stdio on 0, 1, 2, the report pipe on 3, the pid file on 4 and all signals blocked.
+/// Never returns.
 pub fn monitor_program_main() -> ! {
     use std::os::unix::ffi::OsStrExt;
     let args: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
-    let fixed = 9;
+    let fixed = 8;
     let valid = args.len() > fixed
         && args[1].as_bytes() == HELPER_MARKER.as_bytes()
-        && args[8].as_bytes() == b"--";
+        && args[7].as_bytes() == b"--";
     let grace_ms = args
-        .get(7)
+        .get(6)
         .and_then(|g| g.to_str().ok()?.parse::<i64>().ok());
     let (true, Some(grace_ms)) = (valid, grace_ms) else {
         eprintln!(
@@ -148,15 +161,21 @@ pub fn monitor_program_main() -> ! {
         .collect();
     let argv = nul_terminated(&args[fixed..]);
     let envp_ptrs = nul_terminated(&envp);
+    let workdir_line = crate::jobfiles::workdir_line(std::path::Path::new(
+        std::ffi::OsStr::from_bytes(args[2].as_bytes()),
+    ));
     let ctx = MonitorCtx {
         program: args[3].as_ptr(),
         argv: argv.as_ptr(),
         envp: envp_ptrs.as_ptr(),
         workdir: args[2].as_ptr(),
-        exit_path: args[4].as_ptr(),
-        exit_tmp: args[5].as_ptr(),
-        stop_marker: args[6].as_ptr(),
+        job_file_path: args[4].as_ptr(),
+        workdir_line: workdir_line.as_ptr(),
+        workdir_line_len: workdir_line.len(),
+        stop_marker: args[5].as_ptr(),
         grace_ms,
+        // Exec kept what the host ignored, and Rust's runtime installed its own handlers.
+        reset_signals: signals_to_reset(),
     };
     // SAFETY: started by `launch` as documented above; everything `ctx` points to lives in this
     // frame, which never returns.
@@ -172,10 +191,13 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         workdir: plan.workdir.as_ptr(),
-        exit_path: plan.exit_path.as_ptr(),
-        exit_tmp: plan.exit_tmp.as_ptr(),
+        job_file_path: plan.job_file_path.as_ptr(),
+        workdir_line: plan.workdir_line.as_ptr(),
+        workdir_line_len: plan.workdir_line.len(),
         stop_marker: plan.stop_marker.as_ptr(),
         grace_ms: plan.stop_grace.as_millis().min(i64::MAX as u128) as i64,
+        // The forked child resets them in child_setup, before anything can run a handler.
+        reset_signals: 0,
     };
 
     let stdio = [
@@ -183,6 +205,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
         plan.stdout.as_raw_fd(),
         plan.stderr.as_raw_fd(),
     ];
+    let job_file = plan.job_file.as_raw_fd();
     let helper_args = plan
         .monitor_program
         .as_ref()
@@ -220,8 +243,10 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
     if pid == 0 {
         // SAFETY: we are the freshly forked child; see the contracts of the functions called.
         unsafe {
-            let keep_report_on_exec = helper_argv_ptrs.is_some();
-            child_setup(stdio, report_w.as_raw_fd(), keep_report_on_exec);
+            let keep_on_exec = helper_argv_ptrs.is_some();
+            // The separate program resets what it inherited itself (see monitor_program_main).
+            let reset = if keep_on_exec { 0 } else { plan.reset_signals };
+            child_setup(stdio, report_w.as_raw_fd(), job_file, keep_on_exec, reset);
             match (&plan.monitor_program, &helper_argv_ptrs) {
                 (Some(program), Some(args)) => {
                     libc::execve(program.as_ptr(), args.as_ptr(), envp.as_ptr());
@@ -421,7 +446,8 @@ fn signal_tree(job_pid: i32, sig: i32) {
     unsafe { libc::close(fd) };
 }
 
-/// Write the exit file via its temporary name and rename it into place.
+/// Append the exit line (`exited N` / `signaled N`, ` stopped` when libgat's stop ended the job)
+/// to the pid file in one write, so a reader sees the whole line or none of it.
 fn write_exit(ctx: &MonitorCtx, status: libc::c_int) {
     let mut text = StackText::new();
     if libc::WIFSIGNALED(status) {
@@ -431,67 +457,105 @@ fn write_exit(ctx: &MonitorCtx, status: libc::c_int) {
         text.push_bytes(b"exited ");
         text.push_int(libc::WEXITSTATUS(status) as i64);
     }
-    text.push_bytes(b"\n");
     // SAFETY: stop_marker is a valid C string owned by the plan (copied into this process).
     if unsafe { libc::access(ctx.stop_marker, libc::F_OK) } == 0 {
-        text.push_bytes(b"stopped\n");
+        text.push_bytes(b" stopped");
     }
-    // SAFETY: exit_tmp/exit_path are valid C strings; the text buffer lives across write.
+    text.push_bytes(b"\n");
+    // SAFETY: job_file_path is a valid C string; the text buffer lives across write. No O_CREAT:
+    // a job directory removed meanwhile is not brought back.
     unsafe {
         let fd = libc::open(
-            ctx.exit_tmp,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
-            0o644,
+            ctx.job_file_path,
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC,
         );
         if fd < 0 {
             return;
         }
         let bytes = text.bytes();
         libc::write(fd, bytes.as_ptr().cast(), bytes.len());
-        libc::fsync(fd);
         libc::close(fd);
-        libc::rename(ctx.exit_tmp, ctx.exit_path);
     }
 }
 
-/// The job child: own group, clean signals, stdio already on 0..2, chdir, exec.
+/// This process's start time in clock ticks (field 22 of /proc/self/stat), None if unreadable.
 ///
 /// # Safety
-/// Only in a freshly forked child of the monitor; pointers in `ctx` are valid copies.
-unsafe fn job_main(ctx: &MonitorCtx, exec_report: RawFd) -> ! {
-    libc::setpgid(0, 0);
-    let mut empty: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut empty);
-    libc::sigprocmask(libc::SIG_SETMASK, &empty, ptr::null_mut());
-    if libc::chdir(ctx.workdir) != 0 {
-        let words = [STAGE_CHDIR, errno()];
-        libc::write(exec_report, words.as_ptr().cast(), 8);
-        libc::_exit(127);
+/// Async-signal-safe: open/read/close into a stack buffer.
+unsafe fn own_start_ticks() -> Option<u64> {
+    let fd = libc::open(
+        c"/proc/self/stat".as_ptr(),
+        libc::O_RDONLY | libc::O_CLOEXEC,
+    );
+    if fd < 0 {
+        return None;
     }
-    libc::execve(ctx.program, ctx.argv, ctx.envp);
-    let words = [STAGE_EXEC, errno()];
-    libc::write(exec_report, words.as_ptr().cast(), 8);
-    libc::_exit(127)
+    let mut buf = [0u8; 1024];
+    let mut len = 0usize;
+    while len < buf.len() {
+        let rest = buf.get_mut(len..).unwrap_or(&mut []);
+        let n = libc::read(fd, rest.as_mut_ptr().cast(), rest.len());
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    libc::close(fd);
+    let text = buf.get(..len)?;
+    // The command name (field 2) may contain spaces and ')': count fields after the last ')'.
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let mut fields = text.get(close + 1..)?.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    // Field 3 (state) is the first after ')': field 22 is 19 further.
+    let start = fields.nth(19)?;
+    let mut ticks: u64 = 0;
+    for &b in start {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        ticks = ticks.checked_mul(10)?.checked_add((b - b'0') as u64)?;
+    }
+    Some(ticks)
 }
 
 /// The report pipe's descriptor in the monitor.
 const REPORT_FD: RawFd = 3;
+/// The job's pid file (opened for appending) in the monitor, until the start is recorded.
+const JOB_FILE_FD: RawFd = 4;
 
-/// Every signal to its default action (signals stay blocked).
+/// Signals with a disposition other than default in this process (its `SigCgt` and `SigIgn`
+/// masks in /proc/self/status), as bit n-1 for signal n; every signal when that is unreadable.
+/// Read before each fork: the host may install handlers at any time.
+pub fn signals_to_reset() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return u64::MAX;
+    };
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+    };
+    match (mask("SigCgt:"), mask("SigIgn:")) {
+        (Some(caught), Some(ignored)) => caught | ignored,
+        _ => u64::MAX,
+    }
+}
+
+/// The signals in `mask` (bit n-1 for signal n) to their default action (signals stay blocked).
 ///
 /// # Safety
 /// Async-signal-safe; meant for the monitor, where no handler of the host may stay installed.
-unsafe fn reset_signal_dispositions() {
+unsafe fn reset_signal_dispositions(mask: u64) {
     // Default dispositions: the host may ignore SIGCHLD (which would make children vanish
     // unreaped) or SIGPIPE (which the job would inherit across exec).
     let mut dfl: libc::sigaction = std::mem::zeroed();
     dfl.sa_sigaction = libc::SIG_DFL;
-    // 1..=64 covers every Linux signal. glibc refuses its internal signals 32 and 33, which
-    // an ancestor may still have left ignored: those go straight to the kernel. An all-zero
-    // kernel sigaction is SIG_DFL, no flags, empty mask, whatever the architecture's layout.
+    // glibc refuses its internal signals 32 and 33, which an ancestor may still have left
+    // ignored: those go straight to the kernel. An all-zero kernel sigaction is SIG_DFL, no
+    // flags, empty mask, whatever the architecture's layout.
     let kernel_default = [0u64; 4];
     for sig in 1..=64 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        if mask & (1u64 << (sig - 1)) == 0 || sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
         if libc::sigaction(sig, &dfl, ptr::null_mut()) != 0 {
@@ -506,18 +570,25 @@ unsafe fn reset_signal_dispositions() {
     }
 }
 
-/// First steps in the forked child: default signal dispositions (signals stay blocked), the
-/// job's stdio on 0, 1, 2, the report pipe on 3, every other descriptor closed.
-/// `keep_report_on_exec`: fd 3 survives execve (for the separate monitor program).
+/// First steps in the forked child: default dispositions for the signals in `reset_signals`
+/// (signals stay blocked), the job's stdio on 0, 1, 2, the report pipe on 3, the pid file on 4,
+/// every other descriptor closed. `keep_on_exec`: fds 3 and 4 survive execve (for the separate
+/// monitor program).
 ///
 /// # Safety
 /// Only in the child right after `fork()` in `launch`, with all signals blocked.
-unsafe fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, keep_report_on_exec: bool) {
-    reset_signal_dispositions();
+unsafe fn child_setup(
+    stdio: [RawFd; 3],
+    report_fd: RawFd,
+    job_file: RawFd,
+    keep_on_exec: bool,
+    reset_signals: u64,
+) {
+    reset_signal_dispositions(reset_signals);
 
-    // Move the fds we need out of the way, then onto 0, 1, 2 (job stdio) and 3 (report).
-    let wanted = [stdio[0], stdio[1], stdio[2], report_fd];
-    let mut high = [-1 as RawFd; 4];
+    // Move the fds we need out of the way, then onto 0, 1, 2 (job stdio), 3 (report), 4 (pid file).
+    let wanted = [stdio[0], stdio[1], stdio[2], report_fd, job_file];
+    let mut high = [-1 as RawFd; 5];
     for (slot, &fd) in high.iter_mut().zip(wanted.iter()) {
         *slot = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
         if *slot < 0 {
@@ -525,16 +596,13 @@ unsafe fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, keep_report_on_exec: 
             libc::_exit(1);
         }
     }
-    let [in_fd, out_fd, err_fd, rep_fd] = high;
-    let report_flags = if keep_report_on_exec {
-        0
-    } else {
-        libc::O_CLOEXEC
-    };
+    let [in_fd, out_fd, err_fd, rep_fd, file_fd] = high;
+    let keep_flags = if keep_on_exec { 0 } else { libc::O_CLOEXEC };
     if libc::dup2(in_fd, 0) < 0
         || libc::dup2(out_fd, 1) < 0
         || libc::dup2(err_fd, 2) < 0
-        || libc::dup3(rep_fd, REPORT_FD, report_flags) < 0
+        || libc::dup3(rep_fd, REPORT_FD, keep_flags) < 0
+        || libc::dup3(file_fd, JOB_FILE_FD, keep_flags) < 0
     {
         write_report(rep_fd, STAGE_MONITOR_SETUP, errno(), 0);
         libc::_exit(1);
@@ -542,31 +610,47 @@ unsafe fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, keep_report_on_exec: 
     // Nothing else of the host leaks into the monitor or the job.
     if libc::syscall(
         libc::SYS_close_range,
-        4 as libc::c_uint,
+        5 as libc::c_uint,
         libc::c_uint::MAX,
         0 as libc::c_uint,
     ) != 0
     {
-        for fd in 4..4096 {
+        for fd in 5..4096 {
             libc::close(fd);
         }
     }
 }
 
-/// The monitor proper: stdio of the job on 0, 1, 2 and the report pipe on 3 (see
-/// `child_setup`), all signals blocked. Never returns.
+/// Kill the job's tree and reap every child: the start could not be recorded.
+///
+/// # Safety
+/// In the monitor only.
+unsafe fn abandon_job(job: i32) {
+    loop {
+        signal_tree(job, libc::SIGKILL);
+        let mut st = 0;
+        let r = libc::waitpid(-1, &mut st, 0);
+        if r < 0 && errno() != libc::EINTR {
+            break;
+        }
+    }
+}
+
+/// The monitor proper: stdio of the job on 0, 1, 2, the report pipe on 3 and the pid file on 4
+/// (see `child_setup`), all signals blocked. Never returns.
 ///
 /// # Safety
 /// Only in a monitor process set up by `child_setup` (forked, or the separate monitor program);
 /// `ctx` points to memory valid until exit. Async-signal-safe calls only: in the forked case the
-/// process is a copy of a possibly multithreaded host.
+/// process is a copy of a possibly multithreaded host (glibc's posix_spawn without file actions
+/// neither allocates nor locks).
 unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     let report_fd = REPORT_FD;
-    // The job must not inherit the report pipe (the separate monitor program got it without
-    // CLOEXEC across its own exec).
+    // The job must not inherit the report pipe or the pid file (the separate monitor program got
+    // them without CLOEXEC across its own exec).
     libc::fcntl(report_fd, libc::F_SETFD, libc::FD_CLOEXEC);
-    // Again for the separate monitor program: Rust's runtime set SIGPIPE to ignored there.
-    reset_signal_dispositions();
+    libc::fcntl(JOB_FILE_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    reset_signal_dispositions(ctx.reset_signals);
     // Own session: the host's terminal signals (Ctrl-C, hangup) do not reach the job.
     libc::setsid();
     // Orphaned descendants of the job come back to us, so the whole tree can be ended and reaped.
@@ -577,57 +661,92 @@ unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
         0 as libc::c_ulong,
         0 as libc::c_ulong,
     );
-
-    let mut exec_pipe = [0 as RawFd; 2];
-    if libc::pipe2(exec_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+    let Some(start_ticks) = own_start_ticks() else {
         write_report(report_fd, STAGE_MONITOR_SETUP, errno(), 0);
         libc::_exit(1);
-    }
-    let job = libc::fork();
-    if job < 0 {
-        write_report(report_fd, STAGE_FORK, errno(), 0);
+    };
+    // The job inherits the working directory; the monitor itself only uses absolute paths.
+    if libc::chdir(ctx.workdir) != 0 {
+        write_report(report_fd, STAGE_CHDIR, errno(), 0);
         libc::_exit(1);
     }
-    if job == 0 {
-        libc::close(exec_pipe[0]);
-        job_main(ctx, exec_pipe[1]);
+
+    let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    libc::posix_spawnattr_init(&mut attr);
+    libc::posix_spawnattr_setflags(
+        &mut attr,
+        (libc::POSIX_SPAWN_SETPGROUP | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF)
+            as libc::c_short,
+    );
+    // Own group, pgid = job pid; it exists once posix_spawn returned.
+    libc::posix_spawnattr_setpgroup(&mut attr, 0);
+    libc::posix_spawnattr_setsigmask(&mut attr, &empty);
+    // glibc's spawn child sets its internal signals (32, 33) to ignored unless they are named
+    // here, and the job would inherit that across exec. sigaddset refuses them: set the bits
+    // (signal n is bit n-1 of an array of words on Linux).
+    let mut internal: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut internal);
+    let words = (&mut internal as *mut libc::sigset_t).cast::<libc::c_ulong>();
+    for bit in [31u32, 32] {
+        *words.add((bit / libc::c_ulong::BITS) as usize) |=
+            (1 as libc::c_ulong) << (bit % libc::c_ulong::BITS);
     }
-    // Both sides set the group, so it exists whichever runs first.
-    libc::setpgid(job, job);
-    libc::close(exec_pipe[1]);
-    let mut failure = [0i32; 2];
-    let mut got: isize = 0;
-    loop {
-        let n = libc::read(
-            exec_pipe[0],
-            failure.as_mut_ptr().cast::<u8>().offset(got).cast(),
-            8 - got as usize,
-        );
-        if n > 0 {
-            got += n;
-            if got >= 8 {
-                break;
-            }
-        } else if n == 0 || errno() != libc::EINTR {
-            break;
-        }
-    }
-    libc::close(exec_pipe[0]);
-    if got > 0 {
-        // exec (or chdir) failed: the child exits 127 at once; reap it and report.
-        let mut st = 0;
-        libc::waitpid(job, &mut st, 0);
-        let stage = if got >= 8 { failure[0] } else { STAGE_EXEC };
-        write_report(report_fd, stage, failure[1], 0);
+    libc::posix_spawnattr_setsigdefault(&mut attr, &internal);
+    let mut job: libc::pid_t = 0;
+    let spawned = libc::posix_spawn(
+        &mut job,
+        ctx.program,
+        ptr::null(),
+        &attr,
+        ctx.argv as *const *mut libc::c_char,
+        ctx.envp as *const *mut libc::c_char,
+    );
+    libc::posix_spawnattr_destroy(&mut attr);
+    if spawned != 0 {
+        // posix_spawn reports a failed clone and a failed exec alike: EAGAIN is the former.
+        let stage = if spawned == libc::EAGAIN { STAGE_FORK } else { STAGE_EXEC };
+        write_report(report_fd, stage, spawned, 0);
         libc::_exit(1);
     }
+
+    // Record the start before reporting it: once submit returns, any process finds the job.
+    let mut line = StackText::new();
+    line.push_int(libc::getpid() as i64);
+    line.push_bytes(b" ");
+    line.push_int(job as i64);
+    line.push_bytes(b" ");
+    line.push_int(start_ticks.min(i64::MAX as u64) as i64);
+    line.push_bytes(b" ");
+    line.push_int(ctx.grace_ms);
+    line.push_bytes(b"\n");
+    let pid_line = line.bytes();
+    let parts = [
+        libc::iovec {
+            iov_base: pid_line.as_ptr() as *mut libc::c_void,
+            iov_len: pid_line.len(),
+        },
+        libc::iovec {
+            iov_base: ctx.workdir_line as *mut libc::c_void,
+            iov_len: ctx.workdir_line_len,
+        },
+    ];
+    let expected = pid_line.len() + ctx.workdir_line_len;
+    let written = libc::writev(JOB_FILE_FD, parts.as_ptr(), 2);
+    if written < 0 || written as usize != expected {
+        let err = if written < 0 { errno() } else { libc::ENOSPC };
+        abandon_job(job);
+        write_report(report_fd, STAGE_MONITOR_SETUP, err, 0);
+        libc::_exit(1);
+    }
+    libc::close(JOB_FILE_FD);
     write_report(report_fd, STAGE_OK, 0, job);
     libc::close(report_fd);
     // The monitor never writes; holding the job's output files open serves nothing.
     libc::close(0);
     libc::close(1);
     libc::close(2);
-
     let mut wait_set: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut wait_set);
     libc::sigaddset(&mut wait_set, libc::SIGCHLD);

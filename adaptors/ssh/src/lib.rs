@@ -90,6 +90,8 @@ pub struct SshAdaptor {
     timeouts: Timeouts,
     /// Hosts whose master may be up, closed on drop.
     used: Mutex<Vec<Host>>,
+    /// Unconfigured contacts asked about through `resource_at` (default options, no work area).
+    adhoc: Mutex<Vec<Host>>,
 }
 
 impl SshAdaptor {
@@ -134,6 +136,7 @@ impl SshAdaptor {
             transport: Transport::new(config.control_dir.clone()),
             timeouts: Timeouts::default(),
             used: Mutex::new(Vec::new()),
+            adhoc: Mutex::new(Vec::new()),
         })
     }
 
@@ -177,12 +180,41 @@ impl SshAdaptor {
             .find(|h| h.resource == on.name)
             .or_else(|| self.hosts.iter().find(|h| h.contact == on.contact))
             .cloned()
+            .or_else(|| self.adhoc_host(&on.contact))
             .ok_or_else(|| {
                 Error::InvalidSpec(format!(
                     "resource {} ({}) is not an ssh resource of this adaptor",
                     on.name, on.contact
                 ))
             })
+    }
+
+    fn adhoc_host(&self, contact: &str) -> Option<Host> {
+        let adhoc = self.adhoc.lock().unwrap_or_else(|p| p.into_inner());
+        adhoc.iter().find(|h| h.contact == contact).cloned()
+    }
+
+    /// The host a configured name or a contact stands for; an unconfigured `ssh://` contact
+    /// becomes a host with default options (remembered, so jobs can be submitted to it).
+    fn host_named(&self, name_or_contact: &str) -> Result<Option<Host>> {
+        if let Some(h) = self.hosts.iter().find(|h| h.resource == name_or_contact) {
+            return Ok(Some(h.clone()));
+        }
+        if !name_or_contact.starts_with("ssh://") {
+            return Ok(None);
+        }
+        if let Some(h) = self.hosts.iter().find(|h| h.contact == name_or_contact) {
+            return Ok(Some(h.clone()));
+        }
+        if let Some(h) = self.adhoc_host(name_or_contact) {
+            return Ok(Some(h));
+        }
+        let host = Host::from_contact(name_or_contact, name_or_contact, Vec::new(), None)?;
+        self.adhoc
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(host.clone());
+        Ok(Some(host))
     }
 
     /// The host of a job: its configured resource, else the contact it recorded.
@@ -491,6 +523,15 @@ impl Adaptor for SshAdaptor {
         Ok(out)
     }
 
+    /// One host only: a configured resource name, or a contact (configured, or a bare
+    /// `ssh://[user@]host[:port]` used with default options and no work area).
+    fn resource_at(&self, name_or_contact: &str) -> Result<Option<Resource>> {
+        match self.host_named(name_or_contact)? {
+            Some(host) => self.resource_of(&host).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn submit(&self, spec: &JobSpec, on: &Resource) -> Result<NativeJob> {
         let host = self.host_of_resource(on)?;
         if spec.executable.is_empty() {
@@ -513,6 +554,17 @@ impl Adaptor for SshAdaptor {
             }
         }
         environment.push(("GAT_JOB_ID".to_string(), spec.id.clone()));
+        for (k, rel) in &spec.workdir_env {
+            if !valid_env_name(k) || k == "GAT_JOB_ID" {
+                return Err(Error::InvalidSpec(format!(
+                    "environment variable name {k:?} is not a shell identifier"
+                )));
+            }
+            no_nul(
+                &format!("environment variable {k}"),
+                rel.as_os_str().as_bytes(),
+            )?;
+        }
         for p in [&spec.directory, &spec.stdin, &spec.stdout, &spec.stderr]
             .into_iter()
             .flatten()
@@ -543,6 +595,7 @@ impl Adaptor for SshAdaptor {
             executable: &spec.executable,
             arguments: &spec.arguments,
             environment: &environment,
+            workdir_env: &spec.workdir_env,
             path_var,
             stdin: spec.stdin.as_deref(),
             stdout: spec.stdout.as_deref(),

@@ -59,6 +59,9 @@ pub struct Launch<'a> {
     pub arguments: &'a [String],
     /// Includes GAT_JOB_ID.
     pub environment: &'a [(String, String)],
+    /// Variables set to paths under the working directory on the host (the engine's
+    /// checkpoint protocol files); names checked to be identifiers.
+    pub workdir_env: &'a [(String, PathBuf)],
     pub path_var: Option<&'a str>,
     pub stdin: Option<&'a Path>,
     pub stdout: Option<&'a Path>,
@@ -232,6 +235,11 @@ gat_gate='gat_i=0; while [ $gat_i -lt 100000 ]; do { read -r gat_c < /proc/$PPID
     for (k, v) in l.environment {
         // Names were checked to be identifiers; values are quoted words.
         s.code(k).code("=").word(v).code(" ");
+    }
+    for (k, rel) in l.workdir_env {
+        s.code(k).code("=");
+        under_wd(&mut s, rel);
+        s.code(" ");
     }
     s.code("\"$gat_setsid\" -- /bin/sh -c \"$gat_gate\" gat-job ")
         .word(l.executable);

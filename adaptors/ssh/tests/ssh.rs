@@ -604,3 +604,49 @@ fn signal_if_caught_and_remove() {
     assert!(!dir.path().join("usr2.marker").exists());
     assert!(dir.path().join("ready").exists());
 }
+
+/// The engine's checkpoint protocol variables: paths relative to the job's working directory
+/// reach the job as absolute paths on the host, hostile bytes intact and never run.
+#[test]
+fn workdir_env_becomes_absolute_paths_in_the_working_directory() {
+    let s = shared();
+    let a = &*s.adaptor.adaptor;
+    let scratch = open_tempdir(0o777);
+    let marker = PathBuf::from(format!("/tmp/gat-pwned-wdenv-{}", std::process::id()));
+    let _ = fs::remove_file(&marker);
+    let dir = scratch.path().join("w d");
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let rel = format!(".gat/it's $(touch {}) `x`", marker.display());
+    let spec = JobSpec {
+        id: format!("wdenv-{}", std::process::id()),
+        executable: "/bin/sh".into(),
+        arguments: vec![
+            "-c".into(),
+            "printf '%s\\0%s\\0' \"$GAT_CHECKPOINT_FILE\" \"$GAT_ABS\" > env.out".into(),
+        ],
+        directory: Some(dir.clone()),
+        workdir_env: vec![
+            ("GAT_CHECKPOINT_FILE".into(), PathBuf::from(&rel)),
+            ("GAT_ABS".into(), PathBuf::from("/abs/olute")),
+        ],
+        job_dir: scratch.path().join("local"),
+        ..JobSpec::default()
+    };
+    let job = a.submit(&spec, &s.resource).expect("submit");
+    wait_state(a, &job, Duration::from_secs(10), "the job to end", |st| {
+        st.is_final()
+    });
+    let got = fs::read(dir.join("env.out")).expect("env.out");
+    let want = format!("{}/{rel}\0/abs/olute\0", dir.display());
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    assert!(!marker.exists(), "a workdir_env path was run by a shell");
+    let bad = JobSpec {
+        workdir_env: vec![("NOT-A-NAME".into(), PathBuf::from("x"))],
+        ..spec
+    };
+    assert!(matches!(
+        a.submit(&bad, &s.resource),
+        Err(gat_adaptor::Error::InvalidSpec(_))
+    ));
+}

@@ -102,7 +102,7 @@ impl Engine {
         fs::create_dir_all(&incoming).map_err(|e| Error::Io(format!("cannot create {}: {e}", incoming.display())))?;
 
         // Wait for the answer: the done file, or the job's exit.
-        let mut pause = Duration::from_millis(2);
+        let mut pause = Duration::from_micros(500);
         let answer = loop {
             if let Some(end) = job.ops.take_held() {
                 break Err(end);

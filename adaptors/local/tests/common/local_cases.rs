@@ -281,17 +281,32 @@ fn no_zombie_is_left_behind() {
 }
 
 #[test]
-fn default_output_goes_to_the_job_directory() {
+fn default_output_goes_to_one_file_in_the_job_directory() {
     let f = fixture();
-    let job = f.submit(&f.shell("echo out; echo err >&2"));
+    let job = f.submit(&f.shell("echo out; echo err >&2; echo out2"));
     assert_eq!(wait_final(&f.adaptor, &job), finished(0));
     let dir = PathBuf::from(&job.data);
+    // Both streams, in the order they were written (one shared file offset).
     assert_eq!(
-        fs::read_to_string(dir.join("stdout")).expect("stdout"),
+        fs::read_to_string(dir.join("output")).expect("output"),
+        "out\nerr\nout2\n"
+    );
+    assert!(!dir.join("stdout").exists() && !dir.join("stderr").exists());
+}
+
+#[test]
+fn a_stream_without_a_file_of_its_own_goes_to_the_output_file() {
+    let f = fixture();
+    let mut spec = f.shell("echo out; echo err >&2");
+    spec.stdout = Some(PathBuf::from("mine.txt"));
+    let job = f.submit(&spec);
+    assert_eq!(wait_final(&f.adaptor, &job), finished(0));
+    assert_eq!(
+        fs::read_to_string(f.path().join("mine.txt")).expect("stdout file"),
         "out\n"
     );
     assert_eq!(
-        fs::read_to_string(dir.join("stderr")).expect("stderr"),
+        fs::read_to_string(PathBuf::from(&job.data).join("output")).expect("output"),
         "err\n"
     );
 }
