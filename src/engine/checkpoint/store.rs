@@ -174,8 +174,14 @@ impl PendingGeneration<'_> {
     pub fn move_in(&mut self, rel: &Path, from: &Path) -> Result<()> {
         let dest = self.destination(rel)?;
         fs::rename(from, &dest).map_err(|e| io_err(from, "move state into the checkpoint", e))?;
-        let (size, hash) = hash_file(&dest).map_err(|e| io_err(&dest, "hash checkpoint state", e))?;
-        File::open(&dest).and_then(|f| f.sync_all()).map_err(|e| io_err(&dest, "fsync checkpoint state", e))?;
+        // Hashing is CPU work and the fsync disk work: do them side by side.
+        let (hashed, synced) = std::thread::scope(|scope| {
+            let sync = scope.spawn(|| File::open(&dest).and_then(|f| f.sync_all()));
+            let hashed = hash_file(&dest);
+            (hashed, sync.join().unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked"))))
+        });
+        let (size, hash) = hashed.map_err(|e| io_err(&dest, "hash checkpoint state", e))?;
+        synced.map_err(|e| io_err(&dest, "fsync checkpoint state", e))?;
         self.files.push(FileEntry { path: rel_string(rel), size, blake3: hash });
         Ok(())
     }
