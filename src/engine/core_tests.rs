@@ -114,6 +114,9 @@ impl Adaptor for Mock {
     fn fetch(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "fetch"))
     }
+    fn take(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
+        Err(AError::unsupported(&self.name, "take"))
+    }
     fn remove(&self, _: &NativeJob, _: &[std::path::PathBuf]) -> AResult<()> {
         Err(AError::unsupported(&self.name, "remove"))
     }

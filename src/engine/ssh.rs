@@ -130,6 +130,9 @@ impl Adaptor for LazySsh {
     fn fetch(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> AdaptorResult<()> {
         self.get()?.fetch(job, paths, into)
     }
+    fn take(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> AdaptorResult<()> {
+        self.get()?.take(job, paths, into)
+    }
     fn remove(&self, job: &NativeJob, paths: &[PathBuf]) -> AdaptorResult<()> {
         self.get()?.remove(job, paths)
     }

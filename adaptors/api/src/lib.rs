@@ -68,6 +68,10 @@ pub trait Adaptor: Send + Sync {
     /// the local directory `into`, keeping their relative names.
     fn fetch(&self, job: &NativeJob, paths: &[std::path::PathBuf], into: &Path) -> Result<()>;
 
+    /// Move `paths` off the job's host into the local directory `into`: `fetch`, then remove
+    /// them on the host. On this machine it is a rename, so large state is never copied.
+    fn take(&self, job: &NativeJob, paths: &[std::path::PathBuf], into: &Path) -> Result<()>;
+
     /// Remove files on the job's host (relative to the job's working directory, or absolute).
     /// Files that do not exist are not an error.
     fn remove(&self, job: &NativeJob, paths: &[std::path::PathBuf]) -> Result<()>;

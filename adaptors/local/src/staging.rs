@@ -237,6 +237,32 @@ pub fn fetch(workdir: &Path, paths: &[PathBuf], into: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Move `paths` (relative to `workdir`, or absolute) into `into`, keeping relative names: a
+/// rename on the same file system, else a copy and a removal.
+pub fn take(workdir: &Path, paths: &[PathBuf], into: &Path) -> Result<()> {
+    for p in paths {
+        let src = workdir.join(p);
+        let name = if p.is_absolute() {
+            PathBuf::from(p.file_name().unwrap_or(p.as_os_str()))
+        } else {
+            p.clone()
+        };
+        let dst = into.join(name);
+        if let Some(parent) = dst.parent() {
+            fs::create_dir_all(parent).map_err(|e| copy_error("taking", &src, &dst, e))?;
+        }
+        match fs::rename(&src, &dst) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+                copy_path(&src, &dst).map_err(|e| copy_error("taking", &src, &dst, e))?;
+                fs::remove_file(&src).map_err(|e| copy_error("taking", &src, &dst, e))?;
+            }
+            Err(e) => return Err(copy_error("taking", &src, &dst, e)),
+        }
+    }
+    Ok(())
+}
+
 /// Copy the contents of `files` into `dir`, creating `dir`.
 pub fn place(files: &Path, dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| copy_error("placing", files, dir, e))?;

@@ -828,6 +828,11 @@ impl Adaptor for SshAdaptor {
         Ok(())
     }
 
+    fn take(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
+        self.fetch(job, paths, into)?;
+        self.remove(job, paths)
+    }
+
     fn remove(&self, job: &NativeJob, paths: &[PathBuf]) -> Result<()> {
         let data = self.parse_job(job)?;
         let host = self.host_of_job(job, &data)?;

@@ -195,7 +195,8 @@ impl Engine {
         let adaptor = job.adaptor.as_ref().expect("checked by the caller");
         let mut files: Vec<(PathBuf, PathBuf)> = Vec::new(); // (in incoming, in the generation)
         let state = PathBuf::from(STATE_FILE);
-        match adaptor.fetch(native, std::slice::from_ref(&state), incoming) {
+        // Taken, not copied: on this machine large state is renamed into the store.
+        match adaptor.take(native, std::slice::from_ref(&state), incoming) {
             Ok(()) => files.push((incoming.join(STATE_FILE), PathBuf::from(RESTART_FILE))),
             Err(e) if !gnu_queue => {
                 return Err(Error::CheckpointCorrupt(format!(
