@@ -1,0 +1,333 @@
+//! `cargo bench --bench ssh` (root, openssh-server, iproute2; the test bed scripts create the
+//! user jobtest): in one run, on the fake hosts of tests/testbed/hosts.sh,
+//!
+//! 1. submit latency: `Engine::submit` of `/bin/true` on h1, one at a time, against raw
+//!    multiplexed ssh doing the same start (`ssh -o ControlPath=... h1 'setsid -f true'`);
+//! 2. submit throughput: N jobs from 4 threads, until the engine reports every one Stopped,
+//!    against N raw multiplexed `setsid -f true` calls from 4 threads;
+//! 3. a migration h1 -> h2 of a job whose checkpoint state is 1 GiB, against a raw
+//!    `scp h1:state h2:copy` of the same bytes (through this machine, scp's default).
+//!
+//! Figures are printed as ratios engine / raw (docs/BENCHMARKS.md, section SSH). Arguments:
+//! `cargo bench --bench ssh -- [jobs] [state MiB]` (defaults 100 and 1024).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gat::engine::config::Config;
+use gat::engine::core::adaptors_for;
+use gat::engine::description::JobDescription;
+use gat::engine::{
+    Engine, HardwareResource, Job, JobState, ObjectValue, Preferences, ResourceChoice, SoftwareDescription, Table,
+    Value,
+};
+
+fn testbed(script: &str, verb: &str, dir: &Path) -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed").join(script);
+    let out = Command::new("bash").arg(path).arg(verb).arg(dir).output().map_err(|e| format!("{script}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{script} {verb} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Fake hosts h1, h2, stopped on drop (after the engine, which closes its masters).
+struct Hosts {
+    dir: PathBuf,
+    engine: Option<Arc<Engine>>,
+    raw_control: PathBuf,
+    _lock: std::fs::File,
+}
+
+/// The fake hosts' names are fixed: one user at a time, across processes (the tests that use
+/// them take the same lock).
+fn fake_hosts_lock() -> std::fs::File {
+    use std::os::unix::io::AsRawFd;
+    let path = std::env::temp_dir().join("gat-fakehosts.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    // SAFETY: flock on a descriptor this File owns.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        assert!(Instant::now() < deadline, "the fake hosts stayed in use for 600 s ({})", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    file
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        drop(self.engine.take());
+        let _ = Command::new("ssh")
+            .args(raw_options(&self.dir, &self.raw_control))
+            .args(["-O", "exit", "10.203.0.1"])
+            .output();
+        if let Err(e) = testbed("hosts.sh", "stop", &self.dir) {
+            eprintln!("{e}");
+        }
+    }
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The options of the raw baseline: the test bed's ssh_config and a ControlMaster of its own.
+fn raw_options(hosts: &Path, control: &Path) -> Vec<String> {
+    vec![
+        "-F".into(),
+        hosts.join("ssh_config").display().to_string(),
+        "-o".into(),
+        "ControlMaster=auto".into(),
+        "-o".into(),
+        format!("ControlPath={}/%C", control.display()),
+        "-o".into(),
+        "ControlPersist=60".into(),
+    ]
+}
+
+fn raw_start(hosts: &Path, control: &Path) {
+    let out = Command::new("ssh")
+        .args(raw_options(hosts, control))
+        .args(["10.203.0.1", "setsid -f true"])
+        .output()
+        .expect("ssh");
+    assert!(out.status.success(), "raw ssh failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn software(location: &str, args: &[&str], checkpointable: bool) -> Arc<SoftwareDescription> {
+    let mut t = Table::new();
+    t.add("location", Value::String(location.into())).unwrap();
+    let args = args.iter().map(|s| s.to_string()).collect();
+    t.add("arguments", Value::Object(ObjectValue::ListString(args))).unwrap();
+    if checkpointable {
+        t.add("checkpointable", Value::Int16(1)).unwrap();
+    }
+    Arc::new(SoftwareDescription::from_table(&t).expect("software description"))
+}
+
+fn submit(engine: &Engine, sw: &Arc<SoftwareDescription>, on: &Arc<HardwareResource>) -> Job {
+    let jd = JobDescription { software: sw.clone(), resource: Some(ResourceChoice::Resource(on.clone())) };
+    engine.submit(&jd, &Preferences::new()).expect("submit")
+}
+
+fn wait_stopped(jobs: &[Job], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while jobs.iter().any(|j| j.state() != JobState::Stopped) {
+        assert!(Instant::now() < deadline, "jobs did not all stop within {limit:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// 1 GiB (or `mib`) of incompressible bytes (xorshift), owned by jobtest so its job can link it.
+fn make_state(path: &Path, mib: usize) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("state file"));
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for chunk in block.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&block).expect("writing the state file");
+    }
+    f.flush().expect("flush");
+    let status = Command::new("chown").arg("jobtest").arg(path).status().expect("chown");
+    assert!(status.success());
+    chmod(path, 0o644);
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let jobs = args.first().copied().unwrap_or(100).max(8);
+    let state_mib = args.get(1).copied().unwrap_or(1024).max(1);
+
+    let tmp = tempfile::Builder::new().prefix("gat-sshbench-").tempdir().expect("temp dir");
+    let root = tmp.path().to_path_buf();
+    chmod(&root, 0o755);
+    let hosts_dir = root.join("hosts");
+    let raw_control = root.join("rc");
+    std::fs::create_dir(&raw_control).expect("control dir");
+    chmod(&raw_control, 0o700);
+    let mut hosts =
+        Hosts { dir: hosts_dir.clone(), engine: None, raw_control: raw_control.clone(), _lock: fake_hosts_lock() };
+    testbed("hosts.sh", "start", &hosts_dir).unwrap_or_else(|e| panic!("the fake hosts did not start: {e}"));
+    let mut config = String::new();
+    for k in [1, 2] {
+        let area = root.join(format!("work-h{k}"));
+        std::fs::create_dir(&area).expect("work area");
+        chmod(&area, 0o777);
+        config.push_str(&format!(
+            "[resources.h{k}]\ncontact = \"ssh://jobtest@10.203.0.{k}:22\"\nwork_dir = \"{}\"\n\
+             ssh_options = [\"-F\", \"{}/ssh_config\"]\n",
+            area.display(),
+            hosts_dir.display()
+        ));
+    }
+    let config = Config::parse(&config).expect("config");
+    let state = root.join("state");
+    let engine = Engine::open_with_config(&state, adaptors_for(&state, &config), config).expect("engine");
+    hosts.engine = Some(engine.clone());
+    let h1 = Arc::new(engine.hardware_resource("h1").expect("h1"));
+    let h2 = Arc::new(engine.hardware_resource("h2").expect("h2"));
+    let truth = software("/bin/true", &[], false);
+
+    println!("ssh benchmark: fake hosts h1, h2 (network namespaces, OpenSSH); {jobs} jobs; {state_mib} MiB state");
+
+    // Warm-up: both masters up, code paths hot.
+    let mut warm = Vec::new();
+    for _ in 0..5 {
+        warm.push(submit(&engine, &truth, &h1));
+        raw_start(&hosts_dir, &raw_control);
+    }
+    wait_stopped(&warm, Duration::from_secs(60));
+
+    // 1. Latency, interleaved so both see the same machine load.
+    let n = jobs.min(50);
+    let (mut engine_ms, mut raw_ms) = (Vec::new(), Vec::new());
+    let mut started = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        started.push(submit(&engine, &truth, &h1));
+        engine_ms.push(ms(t.elapsed()));
+        let t = Instant::now();
+        raw_start(&hosts_dir, &raw_control);
+        raw_ms.push(ms(t.elapsed()));
+    }
+    wait_stopped(&started, Duration::from_secs(120));
+    let (e_med, r_med) = (median(engine_ms.clone()), median(raw_ms.clone()));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!("| submit latency, median of {n} | {e_med:.1} ms | {r_med:.1} ms | {:.2} |", e_med / r_med);
+    println!(
+        "| submit latency, mean of {n} | {:.1} ms | {:.1} ms | {:.2} |",
+        mean(&engine_ms),
+        mean(&raw_ms),
+        mean(&engine_ms) / mean(&raw_ms)
+    );
+
+    // Where an engine submit's time goes: the ssh adaptor's submit (one round trip running the
+    // start script) and the state query the engine makes right after it (a second round trip),
+    // timed on the adaptor directly; the rest is the engine's own work (journal, job directory).
+    let ssh = engine.adaptor("ssh").expect("ssh adaptor");
+    let (mut submit_ms, mut poll_ms) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let spec = gat_adaptor::JobSpec {
+            id: format!("bench-{i}"),
+            executable: "/bin/true".into(),
+            job_dir: root.join("adaptor-jobs").join(i.to_string()),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let native = ssh.submit(&spec, &h1.resource).expect("adaptor submit");
+        submit_ms.push(ms(t.elapsed()));
+        let t = Instant::now();
+        ssh.poll(&[&native]).expect("adaptor poll");
+        poll_ms.push(ms(t.elapsed()));
+    }
+    let (s_med, p_med) = (median(submit_ms), median(poll_ms));
+    println!(
+        "| of which (medians): ssh adaptor submit {s_med:.1} ms, the engine's first state query {p_med:.1} ms, \
+         the engine's own work {:.1} ms | | | |",
+        e_med - s_med - p_med
+    );
+
+    // 2. Throughput: 4 submitters; the engine's count ends when every job is seen Stopped.
+    let threads = 4;
+    let per = jobs / threads;
+    let t = Instant::now();
+    let all: Vec<Job> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| (0..per).map(|_| submit(&engine, &truth, &h1)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("submitter")).collect()
+    });
+    wait_stopped(&all, Duration::from_secs(300));
+    let engine_rate = all.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| (0..per).for_each(|_| raw_start(&hosts_dir, &raw_control)));
+        }
+    });
+    let raw_rate = (per * threads) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "| submit throughput, {} jobs from {threads} threads | {engine_rate:.1} jobs/s | {raw_rate:.1} jobs/s | {:.2} (time) |",
+        all.len(),
+        raw_rate / engine_rate
+    );
+
+    // 3. Migration h1 -> h2 of a job with `state_mib` MiB of state, against raw scp h1 -> h2.
+    let big = root.join("work-h1/big.state");
+    make_state(&big, state_mib);
+    let job_script = root.join("bigstate.sh");
+    std::fs::write(
+        &job_script,
+        "#!/bin/sh\n# Its state is the big file: a checkpoint links it (no time spent writing it).\n\
+         trap 'ln -f \"$1\" \"$GAT_CHECKPOINT_FILE\"; : > \"$GAT_CHECKPOINT_DONE\"' USR2\n\
+         while :; do sleep 0.05 & wait $!; done\n",
+    )
+    .expect("job script");
+    chmod(&job_script, 0o755);
+    let bigjob = software(&job_script.display().to_string(), &[&big.display().to_string()], true);
+    let job = submit(&engine, &bigjob, &h1);
+    // A first checkpoint alone: signal, fetch off h1, hash into the store (the first half).
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    job.checkpoint().expect("checkpoint");
+    let checkpoint_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let moved = job.migrate(Some(h2.clone())).expect("migrate h1 -> h2");
+    let migrate_s = t.elapsed().as_secs_f64();
+    assert_eq!(moved.info().get_str("hostname").ok(), Some("h2"));
+    moved.stop().expect("stop");
+    drop(moved);
+    drop(job);
+
+    let scp = |src: &str, dst: &str| -> f64 {
+        let t = Instant::now();
+        let out = Command::new("scp")
+            .args(["-q", "-F"])
+            .arg(hosts_dir.join("ssh_config"))
+            .args([src, dst])
+            .output()
+            .expect("scp");
+        assert!(out.status.success(), "scp {src} {dst}: {}", String::from_utf8_lossy(&out.stderr));
+        t.elapsed().as_secs_f64()
+    };
+    let copy_on_h2 = root.join("work-h2/raw-copy.state");
+    let raw_s = scp(&format!("10.203.0.1:{}", big.display()), &format!("10.203.0.2:{}", copy_on_h2.display()));
+    let _ = std::fs::remove_file(&copy_on_h2);
+    let local_copy = root.join("raw-local.state");
+    let down_s = scp(&format!("10.203.0.1:{}", big.display()), &local_copy.display().to_string());
+    let up_s = scp(&local_copy.display().to_string(), &format!("10.203.0.2:{}", copy_on_h2.display()));
+    let hash_s = {
+        let t = Instant::now();
+        let mut hasher = blake3::Hasher::new();
+        let mut f = std::fs::File::open(&local_copy).expect("state copy");
+        std::io::copy(&mut f, &mut hasher).expect("hash");
+        t.elapsed().as_secs_f64()
+    };
+    println!(
+        "| migration h1 -> h2, {state_mib} MiB state | {migrate_s:.2} s | {raw_s:.2} s (scp h1 -> h2) | {:.2} |",
+        migrate_s / raw_s
+    );
+    println!(
+        "| of which for comparison: checkpoint alone (signal, fetch off h1, hash) {checkpoint_s:.2} s; \
+         raw scp h1 -> here {down_s:.2} s, here -> h2 {up_s:.2} s; blake3 of the state {hash_s:.2} s |"
+    );
+}
