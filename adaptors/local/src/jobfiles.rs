@@ -223,6 +223,18 @@ pub fn group_exists(pgid: i32) -> bool {
     pgid > 1 && crate::sys::kill(-pgid, 0).is_ok()
 }
 
+/// True when process `pid` has a handler installed for `signal` (its `SigCgt` mask in
+/// /proc/PID/status). Ignored or default dispositions are false.
+pub fn catches_signal(pid: i32, signal: i32) -> io::Result<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no SigCgt line"))?;
+    Ok((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,16 +306,4 @@ mod tests {
         assert_eq!(a.start_ticks, b.start_ticks);
         assert_eq!(proc_stat(i32::MAX), None);
     }
-}
-
-/// True when process `pid` has a handler installed for `signal` (its `SigCgt` mask in
-/// /proc/PID/status). Ignored or default dispositions are false.
-pub fn catches_signal(pid: i32, signal: i32) -> io::Result<bool> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let mask = status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no SigCgt line"))?;
-    Ok((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
 }

@@ -9,12 +9,15 @@
 //!
 //! A monitor is a forked copy of the host process unless the separate `gat-job-monitor` program
 //! (this crate's binary) is configured with [`LocalAdaptor::with_monitor_program`] or
-//! `$GAT_JOB_MONITOR`: then the fork execs it at once and no copy of the host's memory stays
-//! alive for the job's lifetime. Both ways pass the same tests.
+//! `$GAT_JOB_MONITOR`: then the program runs once as the adaptor's spawner (`spawner.rs`), which
+//! forks monitors on request, so the host neither forks per job nor keeps copies of its memory
+//! alive; if the spawner cannot run, the host forks and execs the program per job. All ways pass
+//! the same tests.
 
 mod host;
 mod jobfiles;
 mod spawn;
+mod spawner;
 mod staging;
 mod sys;
 mod watcher;
@@ -47,7 +50,8 @@ pub const NAME: &str = "local";
 pub const DEFAULT_RESOURCE: &str = "local:";
 /// Default grace between TERM and KILL when a job is stopped.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
-/// Environment variable naming the `gat-job-monitor` program (empty or unset: fork only).
+/// Environment variable naming the `gat-job-monitor` program (set but empty: fork only; unset:
+/// the one installed beside the library, if any).
 pub const MONITOR_ENV: &str = "GAT_JOB_MONITOR";
 /// Extra time `stop()` allows the monitor beyond the grace period.
 const STOP_SLACK: Duration = Duration::from_secs(5);
@@ -69,8 +73,20 @@ pub struct LocalAdaptor {
     host: OnceLock<HostInfo>,
     stop_grace: Duration,
     monitor_program: Option<PathBuf>,
+    /// `monitor_program` was found installed beside the library, not configured: when it cannot
+    /// run as the spawner (an older install), monitors are plain forks.
+    monitor_discovered: bool,
     sink: Arc<Mutex<Option<EventSink>>>,
     watcher: Mutex<Option<Arc<Watcher>>>,
+    spawner: Mutex<SpawnerSlot>,
+}
+
+/// The spawner of a monitor program (see `spawner.rs`), started at the first submit.
+enum SpawnerSlot {
+    NotStarted,
+    Running(Arc<spawner::Spawner>),
+    /// It could not start, or it went away: monitors are forked.
+    Unavailable,
 }
 
 impl Default for LocalAdaptor {
@@ -228,6 +244,38 @@ fn open_output(path: &Path, what: &str) -> Result<OwnedFd> {
         .map_err(|e| file_error(what, path, e))
 }
 
+/// The monitor program to use: `$GAT_JOB_MONITOR` (set but empty: none), else the one installed
+/// beside this library (`<prefix>/bin/gat-job-monitor` for `<prefix>/lib/libgat.so*`).
+fn monitor_from_environment() -> Option<PathBuf> {
+    match std::env::var_os(MONITOR_ENV) {
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(PathBuf::from(p)),
+        None => installed_monitor_program(),
+    }
+}
+
+/// `gat-job-monitor` in the `bin/` beside the `lib/` directory holding the shared library this
+/// code runs from. A program linking the adaptor statically (the test suites) finds none.
+fn installed_monitor_program() -> Option<PathBuf> {
+    // SAFETY: Dl_info is plain data; dladdr fills it for an address in a loaded object, and
+    // dli_fname then points to a NUL-terminated path that lives as long as the object.
+    let object = unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let here = installed_monitor_program as *const libc::c_void;
+        if libc::dladdr(here, &mut info) == 0 || info.dli_fname.is_null() {
+            return None;
+        }
+        PathBuf::from(OsStr::from_bytes(std::ffi::CStr::from_ptr(info.dli_fname).to_bytes()))
+    };
+    let name = object.file_name()?.to_str()?;
+    if !(name.starts_with("libgat") && name.contains(".so")) {
+        return None;
+    }
+    let lib_dir = object.parent()?;
+    let candidate = lib_dir.parent()?.join("bin").join("gat-job-monitor");
+    check_executable(&candidate, "gat-job-monitor").ok().map(|_| candidate)
+}
+
 /// Create the job's `pid` file, empty and fresh (O_EXCL), open for appending; the monitor fills
 /// it. A job directory an earlier run left (a restart in place) is cleared of that run's state
 /// first; a missing one is created.
@@ -292,11 +340,11 @@ impl LocalAdaptor {
             resources,
             host: OnceLock::new(),
             stop_grace: DEFAULT_STOP_GRACE,
-            monitor_program: std::env::var_os(MONITOR_ENV)
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from),
+            monitor_program: monitor_from_environment(),
+            monitor_discovered: std::env::var_os(MONITOR_ENV).is_none(),
             sink: Arc::new(Mutex::new(None)),
             watcher: Mutex::new(None),
+            spawner: Mutex::new(SpawnerSlot::NotStarted),
         }
     }
 
@@ -316,6 +364,7 @@ impl LocalAdaptor {
     /// but keeps the host's memory as of submit time alive until the job ends.
     pub fn with_monitor_program(mut self, path: Option<PathBuf>) -> Self {
         self.monitor_program = path;
+        self.monitor_discovered = false;
         self
     }
 
@@ -360,6 +409,54 @@ impl LocalAdaptor {
             let _ = std::thread::Builder::new()
                 .name("gat-local-reap".into())
                 .spawn(move || sys::reap_child_blocking(monitor_pid));
+        }
+    }
+
+    /// The running spawner for the monitor program at `path`, started on first use; None when
+    /// it cannot run (monitors are then forked).
+    fn spawner(&self, path: &Path) -> Option<Arc<spawner::Spawner>> {
+        let mut slot = lock(&self.spawner);
+        match &*slot {
+            SpawnerSlot::Running(s) => return Some(Arc::clone(s)),
+            SpawnerSlot::Unavailable => return None,
+            SpawnerSlot::NotStarted => {}
+        }
+        match spawner::Spawner::start(path) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                *slot = SpawnerSlot::Running(Arc::clone(&s));
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!("cannot start the job spawner {} ({e}); forking monitors", path.display());
+                *slot = SpawnerSlot::Unavailable;
+                None
+            }
+        }
+    }
+
+    /// Watch a monitor the spawner forked. One that ended already (or cannot be watched) is
+    /// reported at once from its pid file; the engine's slow poll is the net for the rest.
+    fn watch_spawned(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
+        let watched = sys::pidfd_open(monitor_pid).ok().and_then(|fd| {
+            // The pidfd pins the process: a live monitor with the recorded start is ours.
+            let rec = jobfiles::read_pid(job_dir).ok().flatten()?;
+            if rec.monitor_pid != monitor_pid || !jobfiles::monitor_alive(&rec) {
+                return None;
+            }
+            self.watcher()
+                .ok()?
+                .watch(job, job_dir.to_path_buf(), monitor_pid, fd, false)
+                .ok()
+        });
+        if watched.is_none() {
+            let state = self.job_state(job);
+            if state.is_final() {
+                let sink = lock(&self.sink).clone();
+                if let Some(sink) = sink {
+                    sink(job, state);
+                }
+            }
         }
     }
 
@@ -517,7 +614,9 @@ impl LocalAdaptor {
                 cstring(&entry, "an environment variable")
             })
             .collect::<Result<Vec<_>>>()?;
+        let spawner_gone = matches!(*lock(&self.spawner), SpawnerSlot::Unavailable);
         let monitor_program = match &self.monitor_program {
+            Some(_) if self.monitor_discovered && spawner_gone => None,
             Some(p) => {
                 check_executable(p, "gat-job-monitor").map_err(|e| {
                     Error::FileOpen(format!(
@@ -528,7 +627,7 @@ impl LocalAdaptor {
             }
             None => None,
         };
-        let plan = spawn::LaunchPlan {
+        let mut plan = spawn::LaunchPlan {
             program: path_cstring(&program, "the program path")?,
             argv,
             envp,
@@ -544,8 +643,29 @@ impl LocalAdaptor {
             reset_signals: spawn::signals_to_reset(),
             monitor_program,
         };
-        let launched =
-            spawn::launch(&plan).map_err(|e| Self::launch_error(spec, &program, &workdir, e))?;
+        let launch_error = |e| Self::launch_error(spec, &program, &workdir, e);
+        let via_spawner = match (&plan.monitor_program, &self.monitor_program) {
+            (Some(program), Some(path)) => self
+                .spawner(path)
+                .map(|s| spawn::launch_via(&s, &plan, program)),
+            _ => None,
+        };
+        let (launched, our_child) = match via_spawner {
+            Some(Ok(launched)) => (launched, false),
+            Some(Err(Some(e))) => return Err(launch_error(e)),
+            Some(Err(None)) => {
+                *lock(&self.spawner) = SpawnerSlot::Unavailable;
+                if self.monitor_discovered {
+                    plan.monitor_program = None;
+                }
+                (spawn::launch(&plan).map_err(launch_error)?, true)
+            }
+            None if self.monitor_discovered => {
+                plan.monitor_program = None;
+                (spawn::launch(&plan).map_err(launch_error)?, true)
+            }
+            None => (spawn::launch(&plan).map_err(launch_error)?, true),
+        };
         drop(plan);
 
         let job = NativeJob {
@@ -556,7 +676,11 @@ impl LocalAdaptor {
             data: job_dir.to_string_lossy().into_owned(),
         };
         // The monitor recorded the start in the pid file before it reported it.
-        self.watch_child(&job, job_dir, launched.monitor_pid);
+        if our_child {
+            self.watch_child(&job, job_dir, launched.monitor_pid);
+        } else {
+            self.watch_spawned(&job, job_dir, launched.monitor_pid);
+        }
         Ok(job)
     }
 
@@ -748,6 +872,13 @@ impl Adaptor for LocalAdaptor {
         let workdir = jobfiles::read_workdir(&job_dir)
             .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
         staging::fetch(&workdir, paths, into)
+    }
+
+    fn take(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
+        let job_dir = job_dir_of(job)?;
+        let workdir = jobfiles::read_workdir(&job_dir)
+            .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
+        staging::take(&workdir, paths, into)
     }
 
     fn remove(&self, job: &NativeJob, paths: &[PathBuf]) -> Result<()> {

@@ -10,8 +10,8 @@
 //! keep the host's memory alive while the job runs. Both run `monitor_body`.
 //!
 //! Monitor (one per job, in its own session, child subreaper):
-//! 1. enters the job's working directory and starts the job with `posix_spawn` (a vfork-style
-//!    clone: the monitor's memory, a copy of the host's, is not copied again): own process group
+//! 1. enters the job's working directory and starts the job with a vfork-style clone (the
+//!    monitor's memory, a copy of the host's, is not copied again): own process group
 //!    (pgid = job pid), empty signal mask, default dispositions (the monitor reset the ones that
 //!    were not), stdio inherited from the monitor, an explicit environment;
 //! 2. appends the pid record and working directory to the job's `pid` file (created empty by
@@ -41,7 +41,7 @@ pub enum Stage {
 
 const STAGE_OK: i32 = 0;
 const STAGE_MONITOR_SETUP: i32 = 1;
-const STAGE_FORK: i32 = 2;
+pub(crate) const STAGE_FORK: i32 = 2;
 const STAGE_CHDIR: i32 = 3;
 const STAGE_EXEC: i32 = 4;
 
@@ -110,8 +110,9 @@ fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
     v
 }
 
-/// First argument of the separate monitor program, so a stray invocation is recognised.
-const HELPER_MARKER: &str = "--gat-job-monitor=1";
+/// First argument of the separate monitor program, so a stray invocation is recognised; the
+/// number is the argument layout's version (2: one pid file instead of exit and temporary paths).
+const HELPER_MARKER: &str = "--gat-job-monitor=2";
 
 /// Arguments for the separate monitor program: marker, workdir, program, pid file path, stop
 /// marker, grace in ms, `--`, then the job's argv. Its environment is the job's.
@@ -130,14 +131,37 @@ fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
     v
 }
 
-/// `main` of the separate monitor program (`gat-job-monitor`), started by `launch` with the
-/// job's stdio on 0, 1, 2, the report pipe on 3, the pid file on 4 and all signals blocked.
-/// Never returns.
+/// First argument of the monitor program in spawner mode (see `spawner.rs`).
+pub const SPAWNER_MARKER: &str = "--gat-spawner=1";
+
+/// `main` of the separate monitor program (`gat-job-monitor`). Started by `launch` with the
+/// job's stdio on 0, 1, 2, the report pipe on 3, the pid file on 4 and all signals blocked; or,
+/// with `SPAWNER_MARKER`, as the adaptor's spawner (socket on 3). Never returns.
 pub fn monitor_program_main() -> ! {
     use std::os::unix::ffi::OsStrExt;
     let args: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
+    if args.get(1).map(|a| a.as_bytes()) == Some(SPAWNER_MARKER.as_bytes()) {
+        crate::spawner::spawner_main()
+    }
+    let envp: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut entry = k.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(v.as_bytes());
+            CString::new(entry).ok()
+        })
+        .collect();
+    // Exec kept what the host ignored, and Rust's runtime installed its own handlers.
+    monitor_from_args(&args, &envp, signals_to_reset())
+}
+
+/// Run the monitor described by `helper_argv`-style arguments, with the job's environment
+/// `envp`, the descriptors set up as for the monitor program, and the dispositions in `reset`
+/// still to be set back to default. Never returns.
+pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString], reset: u64) -> ! {
+    use std::os::unix::ffi::OsStrExt;
     let fixed = 8;
     let valid = args.len() > fixed
         && args[1].as_bytes() == HELPER_MARKER.as_bytes()
@@ -151,16 +175,8 @@ pub fn monitor_program_main() -> ! {
         );
         std::process::exit(2);
     };
-    let envp: Vec<CString> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let mut entry = k.as_bytes().to_vec();
-            entry.push(b'=');
-            entry.extend_from_slice(v.as_bytes());
-            CString::new(entry).ok()
-        })
-        .collect();
     let argv = nul_terminated(&args[fixed..]);
-    let envp_ptrs = nul_terminated(&envp);
+    let envp_ptrs = nul_terminated(envp);
     let workdir_line = crate::jobfiles::workdir_line(std::path::Path::new(
         std::ffi::OsStr::from_bytes(args[2].as_bytes()),
     ));
@@ -174,12 +190,50 @@ pub fn monitor_program_main() -> ! {
         workdir_line_len: workdir_line.len(),
         stop_marker: args[5].as_ptr(),
         grace_ms,
-        // Exec kept what the host ignored, and Rust's runtime installed its own handlers.
-        reset_signals: signals_to_reset(),
+        reset_signals: reset,
     };
-    // SAFETY: started by `launch` as documented above; everything `ctx` points to lives in this
-    // frame, which never returns.
+    // SAFETY: set up as documented above; everything `ctx` points to lives in this frame or the
+    // caller's, and this never returns.
     unsafe { monitor_body(&ctx) }
+}
+
+/// Start the monitor through the spawner (no fork of this process) and, through it, the job.
+/// `Err(None)`: the spawner could not take the request (it is gone); the caller forks instead.
+pub(crate) fn launch_via(
+    spawner: &crate::spawner::Spawner,
+    plan: &LaunchPlan,
+    monitor_program: &CString,
+) -> Result<Launched, Option<LaunchError>> {
+    let mut pipe_fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(pipe_fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Some(LaunchError::Os {
+            what: "creating the report pipe",
+            error: io::Error::last_os_error(),
+        }));
+    }
+    // SAFETY: both fds are fresh and owned only here.
+    let (report_r, report_w) = unsafe {
+        (
+            OwnedFd::from_raw_fd(pipe_fds[0]),
+            OwnedFd::from_raw_fd(pipe_fds[1]),
+        )
+    };
+    let fds = [
+        plan.stdin.as_raw_fd(),
+        plan.stdout.as_raw_fd(),
+        plan.stderr.as_raw_fd(),
+        report_w.as_raw_fd(),
+        plan.job_file.as_raw_fd(),
+    ];
+    let args = helper_argv(monitor_program, plan);
+    if let Err(e) = spawner.request(&args, &plan.envp, &fds) {
+        tracing::debug!("the job spawner did not take the request ({e}); forking instead");
+        return Err(None);
+    }
+    // Only the monitor may hold the write end now: EOF then means it ended without a report.
+    drop(report_w);
+    read_report(report_r).map_err(Some)
 }
 
 /// Start the monitor and, through it, the job. Returns once exec succeeded or failed.
@@ -268,6 +322,22 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
         });
     }
 
+    match read_report(report_r) {
+        Ok(started) => Ok(Launched {
+            monitor_pid: pid,
+            job_pid: started.job_pid,
+        }),
+        Err(e) => {
+            // The monitor has exited (or is exiting) after a failure: reap it, it is our child.
+            let _ = crate::sys::reap_child_blocking(pid);
+            Err(e)
+        }
+    }
+}
+
+/// The monitor's 16-byte report `(stage, errno, job_pid, monitor_pid)` from the read end of the
+/// report pipe: the started job, or why it did not start.
+fn read_report(report_r: OwnedFd) -> Result<Launched, LaunchError> {
     let mut report = [0u8; 16];
     let mut got = 0;
     let mut reader = std::fs::File::from(report_r);
@@ -287,14 +357,6 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
             report[4 * i + 3],
         ])
     };
-    if got == report.len() && word(0) == STAGE_OK && word(2) > 1 {
-        return Ok(Launched {
-            monitor_pid: pid,
-            job_pid: word(2),
-        });
-    }
-    // The monitor has exited (or is exiting) after a failure: reap it, it is our child.
-    let _ = crate::sys::reap_child_blocking(pid);
     if got != report.len() {
         return Err(LaunchError::Os {
             what: "job monitor ended without a report",
@@ -302,6 +364,12 @@ pub fn launch(plan: &LaunchPlan) -> Result<Launched, LaunchError> {
                 io::ErrorKind::UnexpectedEof,
                 "no start report from the monitor",
             ),
+        });
+    }
+    if word(0) == STAGE_OK && word(2) > 1 && word(3) > 1 {
+        return Ok(Launched {
+            monitor_pid: word(3),
+            job_pid: word(2),
         });
     }
     let stage = match word(0) {
@@ -326,8 +394,10 @@ fn errno() -> i32 {
 }
 
 /// Write the 16-byte report `(stage, errno, job_pid, 0)`.
-fn write_report(fd: RawFd, stage: i32, err: i32, job_pid: i32) {
-    let words = [stage, err, job_pid, 0];
+pub(crate) fn write_report(fd: RawFd, stage: i32, err: i32, job_pid: i32) {
+    // SAFETY: getpid has no memory effects. The monitor's pid: a spawner-made monitor is not the
+    // submitting process's child, so it learns the pid here.
+    let words = [stage, err, job_pid, unsafe { libc::getpid() }];
     // SAFETY: writes 16 bytes from a live array; a pipe write this small is atomic.
     unsafe { libc::write(fd, words.as_ptr().cast(), 16) };
 }
@@ -545,7 +615,7 @@ pub fn signals_to_reset() -> u64 {
 ///
 /// # Safety
 /// Async-signal-safe; meant for the monitor, where no handler of the host may stay installed.
-unsafe fn reset_signal_dispositions(mask: u64) {
+pub(crate) unsafe fn reset_signal_dispositions(mask: u64) {
     // Default dispositions: the host may ignore SIGCHLD (which would make children vanish
     // unreaped) or SIGPIPE (which the job would inherit across exec).
     let mut dfl: libc::sigaction = std::mem::zeroed();
@@ -577,7 +647,7 @@ unsafe fn reset_signal_dispositions(mask: u64) {
 ///
 /// # Safety
 /// Only in the child right after `fork()` in `launch`, with all signals blocked.
-unsafe fn child_setup(
+pub(crate) unsafe fn child_setup(
     stdio: [RawFd; 3],
     report_fd: RawFd,
     job_file: RawFd,
@@ -621,6 +691,78 @@ unsafe fn child_setup(
     }
 }
 
+/// What the job's child needs, in the monitor's memory (the child shares it until exec).
+struct JobStart {
+    program: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    /// Written by the child when setpgid or exec failed.
+    error: i32,
+}
+
+/// The job's child: own process group, empty signal mask, exec. Runs on its own stack in the
+/// monitor's memory (CLONE_VM) while the monitor waits (CLONE_VFORK), so it only makes system
+/// calls and stores its errno in `arg`.
+extern "C" fn job_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the monitor's JobStart, alive and not touched by the suspended monitor
+    // until this child execs or exits; every call here is a plain system call wrapper.
+    unsafe {
+        let start = &mut *arg.cast::<JobStart>();
+        if libc::setpgid(0, 0) != 0 {
+            start.error = errno();
+            libc::_exit(127);
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, ptr::null_mut());
+        libc::execve(start.program, start.argv, start.envp);
+        start.error = errno();
+        libc::_exit(127)
+    }
+}
+
+/// Start the job as a vfork-style child: no copy of the monitor's page tables (a copy of the
+/// host's, in the forked case) and, unlike glibc's posix_spawn, no round of 120 sigaction calls
+/// (the monitor's dispositions are already default). Returns (pid, 0) once the job runs its
+/// program, (pid, errno) when exec failed (the child exits 127), (-1, errno) when clone failed.
+///
+/// # Safety
+/// In the monitor only, with all signals blocked and default dispositions.
+unsafe fn spawn_job(ctx: &MonitorCtx) -> (libc::pid_t, i32) {
+    const STACK: usize = 64 * 1024;
+    let stack = libc::mmap(
+        ptr::null_mut(),
+        STACK,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+        -1,
+        0,
+    );
+    if stack == libc::MAP_FAILED {
+        return (-1, errno());
+    }
+    let mut start = JobStart {
+        program: ctx.program,
+        argv: ctx.argv,
+        envp: ctx.envp,
+        error: 0,
+    };
+    // The stack grows down on every architecture Linux runs this on but one (parisc).
+    let top = stack.cast::<u8>().add(STACK).cast::<libc::c_void>();
+    let pid = libc::clone(
+        job_child,
+        top,
+        libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+        (&mut start as *mut JobStart).cast(),
+    );
+    let clone_error = errno();
+    libc::munmap(stack, STACK);
+    if pid < 0 {
+        return (-1, clone_error);
+    }
+    (pid, ptr::read_volatile(&start.error))
+}
+
 /// Kill the job's tree and reap every child: the start could not be recorded.
 ///
 /// # Safety
@@ -642,8 +784,7 @@ unsafe fn abandon_job(job: i32) {
 /// # Safety
 /// Only in a monitor process set up by `child_setup` (forked, or the separate monitor program);
 /// `ctx` points to memory valid until exit. Async-signal-safe calls only: in the forked case the
-/// process is a copy of a possibly multithreaded host (glibc's posix_spawn without file actions
-/// neither allocates nor locks).
+/// process is a copy of a possibly multithreaded host.
 unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     let report_fd = REPORT_FD;
     // The job must not inherit the report pipe or the pid file (the separate monitor program got
@@ -671,43 +812,16 @@ unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
         libc::_exit(1);
     }
 
-    let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
-    let mut empty: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut empty);
-    libc::posix_spawnattr_init(&mut attr);
-    libc::posix_spawnattr_setflags(
-        &mut attr,
-        (libc::POSIX_SPAWN_SETPGROUP | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF)
-            as libc::c_short,
-    );
-    // Own group, pgid = job pid; it exists once posix_spawn returned.
-    libc::posix_spawnattr_setpgroup(&mut attr, 0);
-    libc::posix_spawnattr_setsigmask(&mut attr, &empty);
-    // glibc's spawn child sets its internal signals (32, 33) to ignored unless they are named
-    // here, and the job would inherit that across exec. sigaddset refuses them: set the bits
-    // (signal n is bit n-1 of an array of words on Linux).
-    let mut internal: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut internal);
-    let words = (&mut internal as *mut libc::sigset_t).cast::<libc::c_ulong>();
-    for bit in [31u32, 32] {
-        *words.add((bit / libc::c_ulong::BITS) as usize) |=
-            (1 as libc::c_ulong) << (bit % libc::c_ulong::BITS);
+    let (job, spawn_error) = spawn_job(ctx);
+    if job <= 0 {
+        write_report(report_fd, STAGE_FORK, spawn_error, 0);
+        libc::_exit(1);
     }
-    libc::posix_spawnattr_setsigdefault(&mut attr, &internal);
-    let mut job: libc::pid_t = 0;
-    let spawned = libc::posix_spawn(
-        &mut job,
-        ctx.program,
-        ptr::null(),
-        &attr,
-        ctx.argv as *const *mut libc::c_char,
-        ctx.envp as *const *mut libc::c_char,
-    );
-    libc::posix_spawnattr_destroy(&mut attr);
-    if spawned != 0 {
-        // posix_spawn reports a failed clone and a failed exec alike: EAGAIN is the former.
-        let stage = if spawned == libc::EAGAIN { STAGE_FORK } else { STAGE_EXEC };
-        write_report(report_fd, stage, spawned, 0);
+    if spawn_error != 0 {
+        // The child reported why it could not exec and exits 127: reap it and report.
+        let mut st = 0;
+        libc::waitpid(job, &mut st, 0);
+        write_report(report_fd, STAGE_EXEC, spawn_error, 0);
         libc::_exit(1);
     }
 

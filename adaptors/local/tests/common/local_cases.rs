@@ -666,3 +666,25 @@ fn suspended_job_resumes_and_can_be_stopped() {
         }
     );
 }
+
+#[test]
+fn a_program_the_kernel_refuses_fails_the_submit_and_leaves_no_record() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    // Executable bit, but neither ELF nor `#!`: execve itself fails (ENOEXEC), after the fork.
+    let program = f.path().join("not-a-program");
+    fs::write(&program, "just text\n").expect("write");
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut spec = f.shell("");
+    spec.executable = program.display().to_string();
+    spec.arguments.clear();
+    let err = f
+        .adaptor
+        .submit(&spec, &f.resource)
+        .expect_err("exec must fail");
+    assert!(err.to_string().contains("not-a-program"), "{err}");
+    assert!(
+        !spec.job_dir.join("pid").exists(),
+        "a failed submit leaves no pid file behind"
+    );
+}
