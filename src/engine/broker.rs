@@ -274,7 +274,9 @@ impl Engine {
     /// Record that a run of `job` started as `native` (its first, or a restart), and make sure
     /// an end that came before this record is not missed.
     pub(crate) fn started(&self, job: &Arc<JobShared>, native: &NativeJob) {
+        let mut replaced = false;
         self.update_record(job, |r| {
+            replaced = !r.native_id.is_empty() && r.native_id != native.native_id;
             r.native_id = native.native_id.clone();
             r.native_data = native.data.clone();
             if !native.hostname.is_empty() {
@@ -285,8 +287,11 @@ impl Engine {
                 r.start_time.get_or_insert(now_seconds());
             }
         });
+        // Ask once when news may have been missed: a polled adaptor's job may be queued rather
+        // than running (the adaptor's submit does not say which), and a restart's early news
+        // was taken for stale while the record still named the previous run.
         let pushed = job.adaptor.as_ref().is_some_and(|a| a.capabilities().push_events);
-        if !pushed {
+        if replaced || !pushed {
             self.poll_jobs(std::slice::from_ref(job));
         }
     }

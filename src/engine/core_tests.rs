@@ -114,6 +114,9 @@ impl Adaptor for Mock {
     fn fetch(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "fetch"))
     }
+    fn resource_at(&self, _: &str) -> AResult<Option<Resource>> {
+        Ok(None)
+    }
     fn take(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "take"))
     }

@@ -45,9 +45,7 @@ pub trait Adaptor: Send + Sync {
     /// only that resource. Ok(None): no such direct lookup; the engine searches [`resources`].
     ///
     /// [`resources`]: Adaptor::resources
-    fn resource_at(&self, _name_or_contact: &str) -> Result<Option<Resource>> {
-        Ok(None)
-    }
+    fn resource_at(&self, name_or_contact: &str) -> Result<Option<Resource>>;
 
     /// Start `spec` on `on`. Returns once the job is known to the resource (started, or queued):
     /// a failure to start (missing executable, bad directory) is an error here, not a later state.

@@ -874,6 +874,12 @@ impl Adaptor for LocalAdaptor {
         staging::fetch(&workdir, paths, into)
     }
 
+    /// Local resources are few and known without asking anything: the engine searches
+    /// `resources()`.
+    fn resource_at(&self, _name_or_contact: &str) -> Result<Option<Resource>> {
+        Ok(None)
+    }
+
     fn take(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
         let job_dir = job_dir_of(job)?;
         let workdir = jobfiles::read_workdir(&job_dir)
