@@ -130,7 +130,7 @@ fn counter_marks(out: &str, word: &str) -> Vec<u64> {
 /// Count of jobs currently running `pattern` in their command line (exactly-once check): each
 /// job is a process-group leader; a forked child about to exec `sleep` shows the same command
 /// line for a moment and is not counted.
-fn processes_running(pattern: &str) -> usize {
+fn processes_running(bed: &Bed, pattern: &str) -> usize {
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok())
@@ -140,8 +140,10 @@ fn processes_running(pattern: &str) -> usize {
             let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
             let zombie = fields.first().is_none_or(|s| *s == "Z");
             let leader = fields.get(2).is_some_and(|pgid| *pgid == e.file_name().to_string_lossy());
+            // Only this bed's jobs: they work in its work areas.
+            let ours = std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&bed.root));
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            !zombie && leader && String::from_utf8_lossy(&cmd).replace('\0', " ").contains(pattern)
+            !zombie && leader && ours && String::from_utf8_lossy(&cmd).replace('\0', " ").contains(pattern)
         })
         .count()
 }
@@ -214,7 +216,7 @@ fn clone_starts_a_copy_and_the_original_runs_on() {
     assert_eq!(job.state(), JobState::Running);
     assert_eq!(copy.state(), JobState::Running);
     assert_eq!(info_str(&copy, "resource"), "nodeB");
-    assert_eq!(processes_running(&format!("{} 100003", example("counter.sh"))), 2, "original and clone both run");
+    assert_eq!(processes_running(&bed, &format!("{} 100003", example("counter.sh"))), 2, "original and clone both run");
     job.stop().unwrap();
     copy.stop().unwrap();
 }
@@ -329,7 +331,7 @@ fn failed_target_start_rolls_back_and_the_original_runs_on() {
     job.checkpoint().unwrap();
     let second: u64 = std::fs::read_to_string(ckpt.join("00000002/files/.gat/restart")).unwrap().trim().parse().unwrap();
     assert!(second > first, "the original runs on after the rollback ({first} then {second})");
-    assert_eq!(processes_running(&format!("{} 100004", example("counter.sh"))), 1, "exactly once");
+    assert_eq!(processes_running(&bed, &format!("{} 100004", example("counter.sh"))), 1, "exactly once");
     job.stop().unwrap();
 }
 
@@ -407,7 +409,7 @@ fn killed_while_the_original_is_frozen_rolls_back_and_it_runs_on() {
     assert_eq!(job.state(), JobState::Running);
     let pid = info_str(&job, "native.id");
     assert_ne!(process_state(&pid), 'T', "the original was thawed");
-    assert_eq!(processes_running(&format!("{} 100005", example("counter.sh"))), 1, "exactly once");
+    assert_eq!(processes_running(&bed, &format!("{} 100005", example("counter.sh"))), 1, "exactly once");
     assert!(!job.info().contains("migrated.to"));
     job.stop().unwrap();
 }
@@ -423,7 +425,7 @@ fn killed_after_the_successor_started_commits_to_it() {
     assert_eq!(successor.state(), JobState::Running);
     assert_eq!(info_str(&successor, "migrated.from"), id);
     wait_until("the original's processes to be gone", Duration::from_secs(10), || {
-        processes_running(&format!("{} 100006", example("counter.sh"))) == 1
+        processes_running(&bed, &format!("{} 100006", example("counter.sh"))) == 1
     });
     successor.stop().unwrap();
 }
