@@ -12,14 +12,20 @@ use super::checkpoint::protocol::{DONE_FILE, PROTOCOL_DIR, RESTART_FILE, STATE_F
 use super::core::Engine;
 use super::error::{Error, Result};
 use super::instrumented::{ENV_CHECKPOINT_DONE, ENV_CHECKPOINT_FILE, ENV_CHECKPOINT_SIGNAL, ENV_RESTART_FILE};
+use super::checkpoint::store::PendingGeneration;
 use super::checkpoint::Manifest;
+use super::job::JobShared;
 use super::description::SoftwareDescription;
 
-/// A restart from the checkpoint store of job `from_job` (the job itself, or the job a
-/// migration comes from).
-#[derive(Clone, Copy)]
-pub(crate) struct Restart<'a> {
-    pub from_job: &'a str,
+/// Where a restart's state comes from.
+pub(crate) enum Restart<'a> {
+    /// The newest good generation in the checkpoint store of job `from_job` (the job itself, or
+    /// the job a migration comes from), verified while it is placed.
+    FromStore { from_job: &'a str },
+    /// A generation of `owner` just taken and sealed (hashed) but not yet published: it is made
+    /// durable while it is placed, and published before the job starts. A migration of a frozen
+    /// job uses this, so the copy to the target overlaps the fsync of the store.
+    Fresh { owner: &'a JobShared, sealed: PendingGeneration },
 }
 
 /// What a restart used: the generation, and the newer ones skipped as corrupt (with why).
@@ -62,6 +68,25 @@ impl Engine {
         workdir: Option<&Path>,
         restart: Option<Restart<'_>>,
     ) -> Result<(NativeJob, Restarted)> {
+        let mut restart = restart;
+        let launched = self.launch_with(adaptor, id, sw, resource, workdir, &mut restart);
+        // A fresh state not consumed (the launch failed before placing it) is still published:
+        // it is the job's newest checkpoint whatever happens to this launch.
+        if let Some(Restart::Fresh { owner, sealed }) = restart {
+            self.publish_checkpoint(owner, sealed)?;
+        }
+        launched
+    }
+
+    fn launch_with(
+        &self,
+        adaptor: &dyn Adaptor,
+        id: &str,
+        sw: &SoftwareDescription,
+        resource: &Resource,
+        workdir: Option<&Path>,
+        restart: &mut Option<Restart<'_>>,
+    ) -> Result<(NativeJob, Restarted)> {
         let mut spec = job_spec(id, sw, self.job_dir(id))?;
         if let Some(dir) = workdir {
             spec.directory = Some(dir.to_owned());
@@ -87,8 +112,13 @@ impl Engine {
             let placed = make_protocol_dir(&staging).and_then(|_| place_into(adaptor, resource, &staging, dir, id));
             let _ = fs::remove_dir_all(&staging);
             placed?;
-            if let Some(r) = restart {
-                let manifest = self.place_checkpoint(adaptor, resource, dir, id, r.from_job, &mut restarted.skipped)?;
+            if let Some(r) = restart.take() {
+                let manifest = match r {
+                    Restart::FromStore { from_job } => {
+                        self.place_checkpoint(adaptor, resource, dir, id, from_job, &mut restarted.skipped)?
+                    }
+                    Restart::Fresh { owner, sealed } => self.place_fresh(adaptor, resource, dir, id, owner, sealed)?,
+                };
                 if manifest.files.iter().any(|f| f.path == RESTART_FILE) {
                     spec.workdir_env.push((ENV_RESTART_FILE.into(), RESTART_FILE.into()));
                 }
@@ -100,6 +130,34 @@ impl Engine {
         let native = adaptor.submit(&spec, resource).map_err(Error::from)?;
         tracing::debug!(target: "gat::launch", "job {id}: submitted in {:.3} s", started.elapsed().as_secs_f64());
         Ok((native, restarted))
+    }
+
+    /// Place a sealed generation into `dir` while it is made durable, then publish it; it is
+    /// published even when the placing fails (the state is safe in the store either way).
+    fn place_fresh(
+        &self,
+        adaptor: &dyn Adaptor,
+        resource: &Resource,
+        dir: &Path,
+        id: &str,
+        owner: &JobShared,
+        mut sealed: PendingGeneration,
+    ) -> Result<Manifest> {
+        let files = sealed.files_dir();
+        let started = std::time::Instant::now();
+        let (durable, placed) = std::thread::scope(|scope| {
+            let durable = scope.spawn(|| sealed.make_durable());
+            let placed = place_into(adaptor, resource, &files, dir, id);
+            let durable = durable
+                .join()
+                .unwrap_or_else(|_| Err(Error::Failed("making the checkpoint durable panicked".into())));
+            (durable, placed)
+        });
+        durable?;
+        let manifest = self.publish_checkpoint(owner, sealed)?;
+        tracing::debug!(target: "gat::launch", "job {id}: fresh generation {} placed and published in {:.3} s", manifest.generation, started.elapsed().as_secs_f64());
+        placed?;
+        Ok(manifest)
     }
 
     /// Place the newest good generation of `from_job`'s checkpoints into `dir`. Its hashes are

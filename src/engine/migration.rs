@@ -77,7 +77,8 @@ impl Job {
         self.require_checkpointable("Checkpoint")?;
         self.require(JobState::Running, "Checkpoint", "only a Running job can be checkpointed")?;
         let _one_at_a_time = self.shared.ops.running.lock().unwrap_or_else(|e| e.into_inner());
-        let (manifest, answer) = self.engine.take_checkpoint(&self.shared, false, &mut || Ok(()))?;
+        let (sealed, answer) = self.engine.take_checkpoint(&self.shared, false, &mut || Ok(()))?;
+        let manifest = self.engine.publish_checkpoint(&self.shared, sealed)?;
         if answer == Answer::Exited {
             self.engine.restart_in_place(&self.shared).map_err(|e| {
                 e.context(format!(
@@ -137,7 +138,7 @@ impl Engine {
         let record = job.record().clone();
         let resource = self.resource_named(&record.resource, &record.contact)?;
         let workdir = record.workdir.as_ref().map(PathBuf::from);
-        let restart = Restart { from_job: &job.id };
+        let restart = Restart::FromStore { from_job: &job.id };
         match self.launch(&*adaptor, &job.id, &job.description.software, &resource, workdir.as_deref(), Some(restart)) {
             Ok((native, _)) => {
                 self.started(job, &native);
@@ -241,9 +242,13 @@ impl Engine {
     ) -> Result<Job> {
         let call = kind.call();
         fault_point(self, "checkpoint")?;
+        // A frozen job's fresh state is published while it is copied to the target (a rollback
+        // only thaws the job); any other answer is published at once (a rollback restarts the
+        // job from it).
+        let mut fresh_state = None;
         if fresh {
             let freeze = kind == MoveKind::Migrate;
-            let (_, answer) = self.take_checkpoint(job, freeze, &mut || {
+            let (sealed, answer) = self.take_checkpoint(job, freeze, &mut || {
                 op.frozen = true;
                 op.phase = "frozen".into();
                 self.journal.update_operation(op)
@@ -251,6 +256,11 @@ impl Engine {
             progress.frozen = answer == (Answer::Continued { frozen: true });
             progress.exited_for_checkpoint = answer == Answer::Exited;
             progress.taken = true;
+            if progress.frozen {
+                fresh_state = Some(sealed);
+            } else {
+                self.publish_checkpoint(job, sealed)?;
+            }
             if kind == MoveKind::Clone && progress.exited_for_checkpoint {
                 // The original of a clone runs on.
                 self.restart_in_place(job)?;
@@ -266,7 +276,10 @@ impl Engine {
         progress.restart_attempted = true;
         let reason = format!("{call} of {} from '{}': {reason}", job.id, record.resource);
         let predecessor = (kind == MoveKind::Migrate).then(|| job.id.clone());
-        let restart = Restart { from_job: &job.id };
+        let restart = match fresh_state {
+            Some(sealed) => Restart::Fresh { owner: job, sealed },
+            None => Restart::FromStore { from_job: &job.id },
+        };
         let successor = self.start_job(&job.description, &resource, reason, predecessor, Some(restart))?;
         op.successor = Some(successor.id().to_owned());
         progress.successor = Some(successor.clone());

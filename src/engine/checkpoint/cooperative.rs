@@ -15,7 +15,7 @@ use gat_adaptor::{NativeJob, NativeState, Signal};
 
 use super::manifest::Manifest;
 use super::protocol::{DONE_FILE, RESTART_FILE, STATE_FILE};
-use super::store::CheckpointStore;
+use super::store::{CheckpointStore, PendingGeneration};
 use crate::engine::core::Engine;
 use crate::engine::error::{Error, Result};
 use crate::engine::job::JobShared;
@@ -65,7 +65,9 @@ impl Engine {
         CheckpointStore::open(self.job_dir(id).join("ckpt"), GENERATIONS_KEPT)
     }
 
-    /// Take a fresh checkpoint of `job`, which must be Running and checkpointable. With
+    /// Take a fresh checkpoint of `job`, which must be Running and checkpointable, as a sealed
+    /// generation: the caller publishes it (`publish_checkpoint`), possibly while it copies the
+    /// state elsewhere. With
     /// `freeze`, a job that goes on after saving is stopped (SIGSTOP) right away, so that it does
     /// no work past its state; the caller thaws or ends it. `on_freeze` runs just before.
     pub(crate) fn take_checkpoint(
@@ -73,7 +75,7 @@ impl Engine {
         job: &JobShared,
         freeze: bool,
         on_freeze: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<(Manifest, Answer)> {
+    ) -> Result<(PendingGeneration, Answer)> {
         let sw = job.description.software.clone();
         let adaptor = job.adaptor.clone().ok_or_else(|| {
             Error::NotImplemented(format!("job {}: its adaptor is not available in this build", job.id))
@@ -140,8 +142,8 @@ impl Engine {
         };
         let result = self.collect_state(job, &native, &incoming, gnu_queue);
         let _ = fs::remove_dir_all(&incoming);
-        let manifest = match result {
-            Ok(m) => m,
+        let sealed = match result {
+            Ok(sealed) => sealed,
             Err(e) => {
                 if answer == (Answer::Continued { frozen: true }) {
                     let _ = adaptor.signal(&native, Signal::Cont);
@@ -154,7 +156,7 @@ impl Engine {
             job.ops.take_held();
         }
         drop(hold);
-        Ok((manifest, answer))
+        Ok((sealed, answer))
     }
 
     /// Send the checkpoint signal once the job's main process handles it (a program that does
@@ -188,9 +190,19 @@ impl Engine {
         }
     }
 
-    /// Bring the state off the job's host, verify nothing is missing, and commit it as a new
+    /// Publish a sealed generation of `job` and record it as the job's newest checkpoint.
+    pub(crate) fn publish_checkpoint(&self, job: &JobShared, sealed: PendingGeneration) -> Result<Manifest> {
+        let manifest = sealed.publish()?;
+        self.update_record(job, |r| {
+            r.checkpoint_generation = manifest.generation.into();
+            r.checkpoint_time = Some(manifest.time);
+        });
+        Ok(manifest)
+    }
+
+    /// Bring the state off the job's host, verify nothing is missing, and seal it as a new
     /// generation (hashed as it is moved in).
-    fn collect_state(&self, job: &JobShared, native: &NativeJob, incoming: &Path, gnu_queue: bool) -> Result<Manifest> {
+    fn collect_state(&self, job: &JobShared, native: &NativeJob, incoming: &Path, gnu_queue: bool) -> Result<PendingGeneration> {
         let sw = &job.description.software;
         let adaptor = job.adaptor.as_ref().expect("checked by the caller");
         let mut files: Vec<(PathBuf, PathBuf)> = Vec::new(); // (in incoming, in the generation)
@@ -226,7 +238,7 @@ impl Engine {
             pending.move_in(rel, from)?;
         }
         let record = job.record().clone();
-        let manifest = pending.commit(Manifest {
+        pending.seal(Manifest {
             generation: 0,
             time: now_seconds(),
             mechanism: "cooperative".into(),
@@ -234,10 +246,6 @@ impl Engine {
             restart_arguments: sw.restart_flag.iter().cloned().collect(),
             files: Vec::new(),
         })?;
-        self.update_record(job, |r| {
-            r.checkpoint_generation = manifest.generation.into();
-            r.checkpoint_time = Some(manifest.time);
-        });
-        Ok(manifest)
+        Ok(pending)
     }
 }

@@ -18,17 +18,22 @@ use crate::engine::error::{Error, Result};
 const CHUNK: usize = 1 << 20;
 const PENDING_PREFIX: &str = ".pending-";
 
+#[derive(Debug, Clone)]
 pub struct CheckpointStore {
     root: PathBuf,
     keep: usize,
 }
 
-/// A generation being written; nothing is visible to readers until `commit`.
-pub struct PendingGeneration<'a> {
-    store: &'a CheckpointStore,
+/// A generation being written; nothing is visible to readers until `publish` (or `commit`).
+pub struct PendingGeneration {
+    store: CheckpointStore,
     generation: u32,
     dir: PathBuf,
     files: Vec<FileEntry>,
+    /// fsyncs of moved-in files, running while other work goes on.
+    syncs: Vec<std::thread::JoinHandle<io::Result<()>>>,
+    manifest: Option<Manifest>,
+    durable: bool,
     committed: bool,
 }
 
@@ -70,14 +75,23 @@ impl CheckpointStore {
     }
 
     /// Start the next generation.
-    pub fn begin(&self) -> Result<PendingGeneration<'_>> {
+    pub fn begin(&self) -> Result<PendingGeneration> {
         let generation = self.generations()?.last().map_or(1, |g| g + 1);
         let dir = self.root.join(format!("{PENDING_PREFIX}{generation:08}"));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, "clear a stale pending checkpoint", e))?;
         }
         fs::create_dir_all(dir.join("files")).map_err(|e| io_err(&dir, "create a pending checkpoint", e))?;
-        Ok(PendingGeneration { store: self, generation, dir, files: Vec::new(), committed: false })
+        Ok(PendingGeneration {
+            store: self.clone(),
+            generation,
+            dir,
+            files: Vec::new(),
+            syncs: Vec::new(),
+            manifest: None,
+            durable: false,
+            committed: false,
+        })
     }
 
     /// Read and verify generation `generation`: the manifest parses and every file has its
@@ -156,7 +170,7 @@ impl CheckpointStore {
     }
 }
 
-impl PendingGeneration<'_> {
+impl PendingGeneration {
     pub fn generation(&self) -> u32 {
         self.generation
     }
@@ -174,14 +188,11 @@ impl PendingGeneration<'_> {
     pub fn move_in(&mut self, rel: &Path, from: &Path) -> Result<()> {
         let dest = self.destination(rel)?;
         fs::rename(from, &dest).map_err(|e| io_err(from, "move state into the checkpoint", e))?;
-        // Hashing is CPU work and the fsync disk work: do them side by side.
-        let (hashed, synced) = std::thread::scope(|scope| {
-            let sync = scope.spawn(|| File::open(&dest).and_then(|f| f.sync_all()));
-            let hashed = hash_file(&dest);
-            (hashed, sync.join().unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked"))))
-        });
-        let (size, hash) = hashed.map_err(|e| io_err(&dest, "hash checkpoint state", e))?;
-        synced.map_err(|e| io_err(&dest, "fsync checkpoint state", e))?;
+        // Hashing is CPU work and the fsync disk work: the fsync goes on in the background and
+        // is waited for before the generation is published.
+        let to_sync = dest.clone();
+        self.syncs.push(std::thread::spawn(move || File::open(&to_sync).and_then(|f| f.sync_all())));
+        let (size, hash) = hash_file(&dest).map_err(|e| io_err(&dest, "hash checkpoint state", e))?;
         self.files.push(FileEntry { path: rel_string(rel), size, blake3: hash });
         Ok(())
     }
@@ -206,15 +217,51 @@ impl PendingGeneration<'_> {
 
     /// Write the manifest, make everything durable, and publish the generation. `manifest`'s
     /// generation and files are filled in here.
-    pub fn commit(mut self, mut manifest: Manifest) -> Result<Manifest> {
+    pub fn commit(mut self, manifest: Manifest) -> Result<Manifest> {
+        self.seal(manifest)?;
+        self.publish()
+    }
+
+    /// Write the manifest (`manifest`'s generation and files are filled in here). The
+    /// generation is complete but neither durable nor visible yet.
+    pub fn seal(&mut self, mut manifest: Manifest) -> Result<Manifest> {
         manifest.generation = self.generation;
         manifest.files = std::mem::take(&mut self.files);
         let path = self.dir.join("manifest");
-        let mut f = File::create(&path).map_err(|e| io_err(&path, "write the manifest", e))?;
-        f.write_all(manifest.render().as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| io_err(&path, "write the manifest", e))?;
+        fs::write(&path, manifest.render()).map_err(|e| io_err(&path, "write the manifest", e))?;
+        self.manifest = Some(manifest.clone());
+        Ok(manifest)
+    }
+
+    /// Where the sealed generation's files are until it is published (read them, don't write).
+    pub fn files_dir(&self) -> PathBuf {
+        self.dir.join("files")
+    }
+
+    /// fsync every file and directory of the sealed generation. Only reads its tree, so it may
+    /// run while the files are being copied elsewhere.
+    pub fn make_durable(&mut self) -> Result<()> {
+        for sync in self.syncs.drain(..) {
+            sync.join()
+                .unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked")))
+                .map_err(|e| io_err(&self.dir, "fsync checkpoint state", e))?;
+        }
+        let path = self.dir.join("manifest");
+        File::open(&path).and_then(|f| f.sync_all()).map_err(|e| io_err(&path, "fsync the manifest", e))?;
         sync_tree_dirs(&self.dir).map_err(|e| io_err(&self.dir, "fsync the checkpoint", e))?;
+        self.durable = true;
+        Ok(())
+    }
+
+    /// Make the sealed generation durable (if not yet) and visible under its number.
+    pub fn publish(mut self) -> Result<Manifest> {
+        let manifest = self
+            .manifest
+            .clone()
+            .ok_or_else(|| Error::Failed(format!("checkpoint generation {} published before it was sealed", self.generation)))?;
+        if !self.durable {
+            self.make_durable()?;
+        }
         let final_dir = self.store.generation_dir(self.generation);
         fs::rename(&self.dir, &final_dir).map_err(|e| io_err(&final_dir, "publish the checkpoint", e))?;
         sync_dir(&self.store.root).map_err(|e| io_err(&self.store.root, "fsync the checkpoint directory", e))?;
@@ -224,8 +271,11 @@ impl PendingGeneration<'_> {
     }
 }
 
-impl Drop for PendingGeneration<'_> {
+impl Drop for PendingGeneration {
     fn drop(&mut self) {
+        for sync in self.syncs.drain(..) {
+            let _ = sync.join();
+        }
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
         }
