@@ -29,7 +29,7 @@ fn main() {
     let engine = engine(root);
     // Rounds alternate raw and libgat, each starting from a flushed page cache (`sync`), so
     // neither side pays for the other's dirty pages; medians are reported.
-    let rounds = 5;
+    let rounds: usize = std::env::var("GAT_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let (mut raw, mut checkpoints, mut migrations) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         sync();
