@@ -81,26 +81,13 @@ fn ssh_control_dir(state_dir: &Path) -> Option<PathBuf> {
     control_dir(state_dir).ok()
 }
 
-/// What [`SshAdaptor`] can do (checked against it in the tests below), known before it is set up.
-const SSH_CAPABILITIES: Capabilities = Capabilities {
-    submit: true,
-    poll: true,
-    signal: true,
-    stop: true,
-    fetch: true,
-    place: true,
-    staging: true,
-    push_events: false,
-    checkpoint_primitives: true,
-    detached_jobs: true,
-};
 
 impl Adaptor for LazySsh {
     fn name(&self) -> &str {
         gat_adaptor_ssh::NAME
     }
     fn capabilities(&self) -> Capabilities {
-        SSH_CAPABILITIES
+        gat_adaptor_ssh::CAPABILITIES
     }
     fn resources(&self, req: &Requirements) -> AdaptorResult<Vec<Resource>> {
         if !self.has_resources {
@@ -190,7 +177,7 @@ mod tests {
         )
         .unwrap();
         let ssh = ssh_adaptor(&dir.path().join("s"), &config).expect("adaptor");
-        assert_eq!(ssh.capabilities(), SSH_CAPABILITIES);
+        assert_eq!(ssh.capabilities(), gat_adaptor_ssh::CAPABILITIES);
         let bad = Config::parse("[resources.far]\ncontact = \"ssh://-oProxyCommand=x\"\n").unwrap();
         let Err(err) = ssh_adaptor(&dir.path().join("s"), &bad) else { panic!("a bad contact must fail") };
         assert!(err.to_string().contains("ProxyCommand"), "{err}");

@@ -77,6 +77,16 @@ pub struct Resource {
     pub work_dir: Option<PathBuf>,
 }
 
+/// Where a path fetched off a job's host lands under the local directory it is fetched into:
+/// relative paths keep their relative name, absolute ones their file name.
+pub fn fetched_name(path: &std::path::Path) -> PathBuf {
+    if path.is_absolute() {
+        PathBuf::from(path.file_name().unwrap_or(path.as_os_str()))
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// A file to copy before the job starts or after it stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageEntry {

@@ -226,12 +226,7 @@ fn record_error(job_dir: &Path, text: &str) {
 pub fn fetch(workdir: &Path, paths: &[PathBuf], into: &Path) -> Result<()> {
     for p in paths {
         let src = workdir.join(p);
-        let name = if p.is_absolute() {
-            PathBuf::from(p.file_name().unwrap_or(p.as_os_str()))
-        } else {
-            p.clone()
-        };
-        let dst = into.join(name);
+        let dst = into.join(gat_adaptor::fetched_name(p));
         copy_path(&src, &dst).map_err(|e| copy_error("fetching", &src, &dst, e))?;
     }
     Ok(())
@@ -242,12 +237,7 @@ pub fn fetch(workdir: &Path, paths: &[PathBuf], into: &Path) -> Result<()> {
 pub fn take(workdir: &Path, paths: &[PathBuf], into: &Path) -> Result<()> {
     for p in paths {
         let src = workdir.join(p);
-        let name = if p.is_absolute() {
-            PathBuf::from(p.file_name().unwrap_or(p.as_os_str()))
-        } else {
-            p.clone()
-        };
-        let dst = into.join(name);
+        let dst = into.join(gat_adaptor::fetched_name(p));
         if let Some(parent) = dst.parent() {
             fs::create_dir_all(parent).map_err(|e| copy_error("taking", &src, &dst, e))?;
         }

@@ -469,24 +469,27 @@ fn valid_env_name(k: &str) -> bool {
         && b.all(|c| c == b'_' || c.is_ascii_alphanumeric())
 }
 
+/// What the SSH adaptor can do; known without connecting anywhere.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    submit: true,
+    poll: true,
+    signal: true,
+    stop: true,
+    fetch: true,
+    place: true,
+    staging: true,
+    push_events: false,
+    checkpoint_primitives: true,
+    detached_jobs: true,
+};
+
 impl Adaptor for SshAdaptor {
     fn name(&self) -> &str {
         NAME
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            submit: true,
-            poll: true,
-            signal: true,
-            stop: true,
-            fetch: true,
-            place: true,
-            staging: true,
-            push_events: false,
-            checkpoint_primitives: true,
-            detached_jobs: true,
-        }
+        CAPABILITIES
     }
 
     /// One ssh call per host (in parallel). Unreachable hosts are left out (with a warning);
@@ -818,12 +821,7 @@ impl Adaptor for SshAdaptor {
         let wd = PathBuf::from(os(data.wd.clone()));
         for p in paths {
             let src = wd.join(p);
-            let name = if p.is_absolute() {
-                PathBuf::from(p.file_name().unwrap_or(p.as_os_str()))
-            } else {
-                p.clone()
-            };
-            self.download(&host, &src, &into.join(name))?;
+            self.download(&host, &src, &into.join(gat_adaptor::fetched_name(p)))?;
         }
         Ok(())
     }
