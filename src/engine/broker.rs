@@ -287,11 +287,11 @@ impl Engine {
                 r.start_time.get_or_insert(now_seconds());
             }
         });
-        // Ask once when news may have been missed: a polled adaptor's job may be queued rather
-        // than running (the adaptor's submit does not say which), and a restart's early news
-        // was taken for stale while the record still named the previous run.
-        let pushed = job.adaptor.as_ref().is_some_and(|a| a.capabilities().push_events);
-        if replaced || !pushed {
+        // Ask once when news may have been missed: a job of a polled adaptor that may queue it
+        // may be Scheduled rather than Running, and a restart's early news was taken for stale
+        // while the record still named the previous run.
+        let caps = job.adaptor.as_ref().map(|a| a.capabilities()).unwrap_or_default();
+        if replaced || !(caps.push_events || caps.started_on_submit) {
             self.poll_jobs(std::slice::from_ref(job));
         }
     }

@@ -16,6 +16,9 @@ pub struct Capabilities {
     pub push_events: bool,
     /// `remove` and `signal_if_caught` work: the cooperative checkpoint protocol can run.
     pub checkpoint_primitives: bool,
+    /// A successful `submit` means the job has started (it is never queued), so the engine
+    /// need not ask.
+    pub started_on_submit: bool,
     /// Jobs keep running and stay observable after the submitting process exits.
     pub detached_jobs: bool,
 }

@@ -730,6 +730,7 @@ impl Adaptor for LocalAdaptor {
             staging: true,
             push_events: true,
             checkpoint_primitives: true,
+            started_on_submit: true,
             detached_jobs: true,
         }
     }

@@ -480,6 +480,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     staging: true,
     push_events: false,
     checkpoint_primitives: true,
+    started_on_submit: true,
     detached_jobs: true,
 };
 
