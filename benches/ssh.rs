@@ -43,21 +43,6 @@ struct Hosts {
     _lock: std::fs::File,
 }
 
-/// The fake hosts' names are fixed: one user at a time, across processes (the tests that use
-/// them take the same lock).
-fn fake_hosts_lock() -> std::fs::File {
-    use std::os::unix::io::AsRawFd;
-    let path = std::env::temp_dir().join("gat-fakehosts.lock");
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this File owns.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(Instant::now() < deadline, "the fake hosts stayed in use for 600 s ({})", path.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    file
-}
-
 impl Drop for Hosts {
     fn drop(&mut self) {
         drop(self.engine.take());
@@ -165,7 +150,7 @@ fn main() {
     std::fs::create_dir(&raw_control).expect("control dir");
     chmod(&raw_control, 0o700);
     let mut hosts =
-        Hosts { dir: hosts_dir.clone(), engine: None, raw_control: raw_control.clone(), _lock: fake_hosts_lock() };
+        Hosts { dir: hosts_dir.clone(), engine: None, raw_control: raw_control.clone(), _lock: gat_adaptor_ssh::testbed::fake_hosts_lock() };
     testbed("hosts.sh", "start", &hosts_dir).unwrap_or_else(|e| panic!("the fake hosts did not start: {e}"));
     let mut config = String::new();
     for k in [1, 2] {

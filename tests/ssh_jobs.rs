@@ -45,27 +45,6 @@ fn run_testbed(script: &str, verb: &str, dir: &Path) -> Result<(), String> {
     ))
 }
 
-/// The fake hosts have fixed names (namespaces gat-h1, gat-h2, bridge br-gat): one user at a
-/// time on the machine, across test processes too (cargo nextest runs tests in parallel
-/// processes; adaptors/ssh/tests and benches/ssh.rs take the same lock).
-fn fake_hosts_lock() -> std::fs::File {
-    use std::os::unix::io::AsRawFd;
-    let path = std::env::temp_dir().join("gat-fakehosts.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let deadline = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this File owns; no memory is involved.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(Instant::now() < deadline, "the fake hosts stayed in use by another test for 600 s ({})", path.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    file // the lock goes with the descriptor
-}
-
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
@@ -87,7 +66,7 @@ struct Bed {
 
 impl Bed {
     fn new(with_fake_hosts: bool) -> Bed {
-        let guard = with_fake_hosts.then(fake_hosts_lock);
+        let guard = with_fake_hosts.then(gat_adaptor_ssh::testbed::fake_hosts_lock);
         let dir = tempfile::Builder::new().prefix("gat-sshjobs-").tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
         chmod(&root, 0o755); // jobtest (sshd, jobs) must traverse it

@@ -15,6 +15,7 @@
 
 mod quote;
 mod scripts;
+pub mod testbed;
 mod transport;
 
 use std::collections::BTreeMap;

@@ -115,34 +115,9 @@ pub struct FakeHosts {
     _lock: std::fs::File,
 }
 
-/// The fake hosts' names are fixed: one user at a time on the machine, across processes too
-/// (cargo nextest runs tests in parallel processes; tests/ssh_jobs.rs and benches/ssh.rs take
-/// the same lock).
-fn fake_hosts_lock() -> std::fs::File {
-    use std::os::unix::io::AsRawFd;
-    let path = std::env::temp_dir().join("gat-fakehosts.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let deadline = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this File owns; no memory is involved.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the fake hosts stayed in use by another test for 600 s ({})",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    file
-}
-
 impl FakeHosts {
     pub fn start() -> FakeHosts {
-        let lock = fake_hosts_lock();
+        let lock = gat_adaptor_ssh::testbed::fake_hosts_lock();
         let dir = open_tempdir(0o755);
         run_script("hosts.sh", "start", dir.path())
             .unwrap_or_else(|e| panic!("the fake hosts did not start: {e}"));
