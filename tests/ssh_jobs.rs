@@ -22,27 +22,10 @@ use gat::engine::{
     Table, Value,
 };
 
-fn testbed_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed").join(name)
-}
+use gat_adaptor_ssh::testbed::script as testbed_script;
 
 fn run_testbed(script: &str, verb: &str, dir: &Path) -> Result<(), String> {
-    let out = Command::new("bash")
-        .arg(testbed_script(script))
-        .arg(verb)
-        .arg(dir)
-        .output()
-        .map_err(|e| format!("cannot run {script}: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "{script} {verb} {} failed ({}): {}{}",
-        dir.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ))
+    gat_adaptor_ssh::testbed::run(script, verb, dir).map(|_| ())
 }
 
 fn chmod(path: &Path, mode: u32) {

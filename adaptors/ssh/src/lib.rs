@@ -470,6 +470,16 @@ fn valid_env_name(k: &str) -> bool {
         && b.all(|c| c == b'_' || c.is_ascii_alphanumeric())
 }
 
+/// The number of `sig`, refused unless it is a signal the host can have (1 to 64).
+fn signal_number(sig: Signal) -> Result<i32> {
+    let n = sig.number();
+    if (1..=64).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::InvalidSpec(format!("signal number {n} is out of range")))
+    }
+}
+
 /// What the SSH adaptor can do; known without connecting anywhere.
 pub const CAPABILITIES: Capabilities = Capabilities {
     submit: true,
@@ -768,12 +778,7 @@ impl Adaptor for SshAdaptor {
     fn signal(&self, job: &NativeJob, sig: Signal) -> Result<()> {
         let data = self.parse_job(job)?;
         let host = self.host_of_job(job, &data)?;
-        let n = sig.number();
-        if !(1..=64).contains(&n) {
-            return Err(Error::InvalidSpec(format!(
-                "signal number {n} is out of range"
-            )));
-        }
+        let n = signal_number(sig)?;
         let a = self.run(&host, scripts::signal(&data.dir, n).bytes())?;
         match a.code {
             0 => Ok(()),
@@ -853,12 +858,7 @@ impl Adaptor for SshAdaptor {
     fn signal_if_caught(&self, job: &NativeJob, sig: Signal) -> Result<bool> {
         let data = self.parse_job(job)?;
         let host = self.host_of_job(job, &data)?;
-        let n = sig.number();
-        if !(1..=64).contains(&n) {
-            return Err(Error::InvalidSpec(format!(
-                "signal number {n} is out of range"
-            )));
-        }
+        let n = signal_number(sig)?;
         let a = self.run(&host, scripts::signal_if_caught(&data.dir, n).bytes())?;
         match (a.code, a.out.trim_ascii()) {
             (0, b"caught") => Ok(true),

@@ -2,7 +2,36 @@
 //! start the fake hosts; not used by the adaptor itself.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// A script of the test bed (tests/testbed/ at the top of the workspace).
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/testbed").join(name)
+}
+
+/// Run `bash <script> <verb> <dir>` (e.g. `sshd.sh start DIR`); its standard output, or what it
+/// said when it failed.
+pub fn run(name: &str, verb: &str, dir: &Path) -> Result<String, String> {
+    let out = Command::new("bash")
+        .arg(script(name))
+        .arg(verb)
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run {name}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{name} {verb} {} failed ({}): {}{}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
 
 /// The fake hosts have fixed names (namespaces gat-h1, gat-h2, bridge br-gat): one user at a
 /// time on the machine, across processes too (cargo nextest runs tests in parallel processes).

@@ -3,19 +3,14 @@
 #![allow(dead_code)]
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use gat_adaptor::{Adaptor, NativeJob, NativeState, Requirements, Resource};
 use gat_adaptor_ssh::{SshAdaptor, SshConfig, SshResourceConfig};
 
-pub fn testbed_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/testbed")
-        .join(name)
-}
+use gat_adaptor_ssh::testbed::run as run_script;
 
 /// A temporary directory jobtest can traverse (0755) or write (0777).
 pub fn open_tempdir(mode: u32) -> tempfile::TempDir {
@@ -25,26 +20,6 @@ pub fn open_tempdir(mode: u32) -> tempfile::TempDir {
         .expect("temporary directory");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
     dir
-}
-
-fn run_script(script: &str, verb: &str, dir: &Path) -> Result<String, String> {
-    let out = Command::new("bash")
-        .arg(testbed_script(script))
-        .arg(verb)
-        .arg(dir)
-        .output()
-        .map_err(|e| format!("cannot run {script}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{script} {verb} {} failed ({}): {}{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
 }
 
 /// A private sshd on 127.0.0.1 (sshd.sh); stopped on drop.
