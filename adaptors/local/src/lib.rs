@@ -16,6 +16,8 @@
 
 mod host;
 mod jobfiles;
+mod monitor;
+mod rawsys;
 mod spawn;
 mod spawner;
 mod staging;
@@ -391,25 +393,38 @@ impl LocalAdaptor {
         Ok(w)
     }
 
-    /// Watch a monitor this process forked. Without pidfd support a thread waits for it instead,
-    /// so it never lingers as a zombie.
-    fn watch_child(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
-        let watched = sys::pidfd_open(monitor_pid)
+    /// Watch a monitor this process started (its child). Without pidfd support a thread waits
+    /// for it instead, so it never lingers as a zombie. Its stack, if it shares our memory, is
+    /// released once it is reaped.
+    fn watch_child(
+        &self,
+        job: &NativeJob,
+        job_dir: &Path,
+        monitor_pid: i32,
+        stack: Option<spawn::MonitorStack>,
+    ) {
+        let watcher = sys::pidfd_open(monitor_pid)
             .map_err(|e| Error::io("pidfd_open", e))
-            .and_then(|fd| {
-                self.watcher()?
-                    .watch(job, job_dir.to_path_buf(), monitor_pid, fd, true)
-                    .map_err(|e| Error::io("watching the job monitor", e))
+            .and_then(|fd| Ok((fd, self.watcher()?)));
+        let stack = match watcher {
+            Ok((fd, watcher)) => match watcher.watch(job, job_dir.to_path_buf(), monitor_pid, fd, Some(stack)) {
+                Ok(()) => return,
+                Err((e, stack)) => {
+                    tracing::warn!(monitor = monitor_pid, "cannot watch the job monitor ({e}); reaping it from a thread");
+                    stack
+                }
+            },
+            Err(e) => {
+                tracing::warn!(monitor = monitor_pid, "cannot watch the job monitor ({e}); reaping it from a thread");
+                stack
+            }
+        };
+        let _ = std::thread::Builder::new()
+            .name("gat-local-reap".into())
+            .spawn(move || {
+                let _ = sys::reap_child_blocking(monitor_pid);
+                drop(stack);
             });
-        if let Err(e) = watched {
-            tracing::warn!(
-                monitor = monitor_pid,
-                "cannot watch the job monitor ({e}); reaping it from a thread"
-            );
-            let _ = std::thread::Builder::new()
-                .name("gat-local-reap".into())
-                .spawn(move || sys::reap_child_blocking(monitor_pid));
-        }
     }
 
     /// The running spawner for the monitor program at `path`, started on first use; None when
@@ -446,7 +461,7 @@ impl LocalAdaptor {
             }
             self.watcher()
                 .ok()?
-                .watch(job, job_dir.to_path_buf(), monitor_pid, fd, false)
+                .watch(job, job_dir.to_path_buf(), monitor_pid, fd, None)
                 .ok()
         });
         if watched.is_none() {
@@ -473,7 +488,7 @@ impl LocalAdaptor {
             if !jobfiles::monitor_alive(rec) {
                 return;
             }
-            if let Err(e) = w.watch(job, job_dir.to_path_buf(), rec.monitor_pid, fd, false) {
+            if let Err((e, _)) = w.watch(job, job_dir.to_path_buf(), rec.monitor_pid, fd, None) {
                 tracing::debug!("cannot watch monitor {}: {e}", rec.monitor_pid);
             }
         }
@@ -635,12 +650,10 @@ impl LocalAdaptor {
             stdin,
             stdout,
             stderr,
-            job_file_path: path_cstring(&job_dir.join(PID_FILE), "the job directory")?,
             job_file: OwnedFd::from(job_file),
             workdir_line: jobfiles::workdir_line(&workdir),
             stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
             stop_grace: self.stop_grace,
-            reset_signals: spawn::signals_to_reset(),
             monitor_program,
         };
         let launch_error = |e| Self::launch_error(spec, &program, &workdir, e);
@@ -650,21 +663,26 @@ impl LocalAdaptor {
                 .map(|s| spawn::launch_via(&s, &plan, program)),
             _ => None,
         };
+        // Monitors this process started are its children (and may share its memory: their
+        // stacks go once they are reaped); the spawner's are not.
         let (launched, our_child) = match via_spawner {
-            Some(Ok(launched)) => (launched, false),
+            Some(Ok(launched)) => (launched, None),
             Some(Err(Some(e))) => return Err(launch_error(e)),
             Some(Err(None)) => {
                 *lock(&self.spawner) = SpawnerSlot::Unavailable;
                 if self.monitor_discovered {
                     plan.monitor_program = None;
                 }
-                (spawn::launch(&plan).map_err(launch_error)?, true)
+                let (launched, stack) = spawn::launch(&plan).map_err(launch_error)?;
+                (launched, Some(stack))
             }
-            None if self.monitor_discovered => {
-                plan.monitor_program = None;
-                (spawn::launch(&plan).map_err(launch_error)?, true)
+            None => {
+                if self.monitor_discovered {
+                    plan.monitor_program = None;
+                }
+                let (launched, stack) = spawn::launch(&plan).map_err(launch_error)?;
+                (launched, Some(stack))
             }
-            None => (spawn::launch(&plan).map_err(launch_error)?, true),
         };
         drop(plan);
 
@@ -676,10 +694,9 @@ impl LocalAdaptor {
             data: job_dir.to_string_lossy().into_owned(),
         };
         // The monitor recorded the start in the pid file before it reported it.
-        if our_child {
-            self.watch_child(&job, job_dir, launched.monitor_pid);
-        } else {
-            self.watch_spawned(&job, job_dir, launched.monitor_pid);
+        match our_child {
+            Some(stack) => self.watch_child(&job, job_dir, launched.monitor_pid, stack),
+            None => self.watch_spawned(&job, job_dir, launched.monitor_pid),
         }
         Ok(job)
     }

@@ -211,7 +211,7 @@ pub fn spawner_main() -> ! {
         // Out of the host's session: its terminal's signals do not reach the spawner.
         libc::setsid();
         // Monitors start from default dispositions and all signals blocked, as after `launch`.
-        crate::spawn::reset_signal_dispositions(crate::spawn::signals_to_reset());
+        crate::monitor::reset_all_signals();
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
@@ -247,13 +247,13 @@ pub fn spawner_main() -> ! {
             let pid = libc::fork();
             if pid == 0 {
                 let fd = |i: usize| request.fds[i].as_raw_fd();
-                crate::spawn::child_setup([fd(0), fd(1), fd(2)], fd(3), fd(4), false, 0);
-                crate::spawn::monitor_from_args(&request.args, &request.envp, 0);
+                crate::monitor::child_setup([fd(0), fd(1), fd(2)], fd(3), fd(4), false);
+                crate::spawn::monitor_from_args(&request.args, &request.envp);
             }
             if pid < 0 {
                 // No monitor: say so through the report pipe, the adaptor is waiting on it.
                 let error = *libc::__errno_location();
-                crate::spawn::write_report(request.fds[3].as_raw_fd(), crate::spawn::STAGE_FORK, error, 0);
+                crate::monitor::write_report(request.fds[3].as_raw_fd(), crate::monitor::STAGE_FORK, error, 0);
             }
             drop(request);
         }

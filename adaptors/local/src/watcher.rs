@@ -22,9 +22,13 @@ struct Entry {
     job_dir: PathBuf,
     monitor_pid: i32,
     pidfd: OwnedFd,
-    /// Forked by this process: we must reap it.
-    is_child: bool,
+    /// Started by this process: we must reap it, and then release its stack if it shares our
+    /// memory.
+    child: Option<OwnChild>,
 }
+
+/// A monitor this process started: its stack when it shares our memory (`spawn::MonitorStack`).
+pub type OwnChild = Option<crate::spawn::MonitorStack>;
 
 #[derive(Default)]
 struct State {
@@ -72,20 +76,24 @@ impl Watcher {
         job_dir: PathBuf,
         monitor_pid: i32,
         pidfd: OwnedFd,
-        is_child: bool,
-    ) -> io::Result<()> {
+        child: Option<OwnChild>,
+    ) -> Result<(), (io::Error, OwnChild)> {
         let mut st = lock(&self.state);
         if let Some(existing) = st
             .entries
             .values_mut()
             .find(|e| e.monitor_pid == monitor_pid)
         {
-            existing.is_child |= is_child;
+            if existing.child.is_none() {
+                existing.child = child;
+            }
             return Ok(());
         }
         let token = st.next_token;
         st.next_token += 1;
-        self.epoll.add(pidfd.as_raw_fd(), token)?;
+        if let Err(e) = self.epoll.add(pidfd.as_raw_fd(), token) {
+            return Err((e, child.flatten()));
+        }
         st.entries.insert(
             token,
             Entry {
@@ -93,7 +101,7 @@ impl Watcher {
                 job_dir,
                 monitor_pid,
                 pidfd,
-                is_child,
+                child,
             },
         );
         Ok(())
@@ -122,7 +130,7 @@ impl Watcher {
                     let foreign: Vec<u64> = st
                         .entries
                         .iter()
-                        .filter(|(_, e)| !e.is_child)
+                        .filter(|(_, e)| e.child.is_none())
                         .map(|(t, _)| *t)
                         .collect();
                     for token in foreign {
@@ -161,11 +169,13 @@ impl Watcher {
 
     fn monitor_ended(&self, entry: Entry, closing: bool) {
         let _ = self.epoll.delete(entry.pidfd.as_raw_fd());
-        if entry.is_child {
+        if let Some(stack) = entry.child {
             if let Err(e) = crate::sys::reap_pidfd(&entry.pidfd) {
                 // ECHILD: another part of this process reaped it already; nothing is lost.
                 tracing::debug!(monitor = entry.monitor_pid, "reaping job monitor: {e}");
             }
+            // The pidfd said it exited: nothing runs on this stack any more.
+            drop(stack);
         }
         drop(entry.pidfd);
         let state = crate::state_after_monitor_exit(&entry.job_dir, entry.monitor_pid);

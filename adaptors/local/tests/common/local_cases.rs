@@ -607,11 +607,14 @@ fn host_descriptors_do_not_leak_into_monitor_or_job() {
         [0, 1, 2],
         "the job holds exactly its stdio"
     );
+    // The monitor keeps only the job's pid file, where it appends the exit line.
     assert_eq!(
-        fds_once_settled(monitor, &[]),
-        Vec::<i32>::new(),
-        "the monitor holds no descriptor"
+        fds_once_settled(monitor, &[4]),
+        [4],
+        "the monitor holds one descriptor"
     );
+    let record = std::fs::read_link(format!("/proc/{monitor}/fd/4")).expect("the monitor's fd 4");
+    assert_eq!(record, std::path::Path::new(&job.data).join("pid"), "fd 4 is the job's pid file");
     f.adaptor.stop(&job).expect("stop");
     assert_eq!(
         poll_one(&f.adaptor, &job),
