@@ -294,14 +294,18 @@ fn corrupt_newest_generation_falls_back_and_all_corrupt_is_reported() {
     assert!(matches!(job.migrate(None), Err(Error::CheckpointCorrupt(_))));
 }
 
+/// (monitor pid, job pid) of the last run of job `id` in the local adaptor's record log.
+fn recorded_pids(jobs_area: &std::path::Path, id: &str) -> (i32, i32) {
+    let log = std::fs::read_to_string(jobs_area.join("local-jobs.log")).unwrap();
+    let start = log.lines().filter(|l| l.starts_with(&format!("S {id} "))).last().expect("a recorded start");
+    let mut fields = start.split(' ').skip(2).map(|f| f.parse::<i32>().unwrap());
+    (fields.next().unwrap(), fields.next().unwrap())
+}
+
 /// Fail the job the way a crashed host does: its monitor and all its processes die at once
 /// (SIGKILL), so no exit status is ever recorded. The job is then Stopped, `lost`.
 fn crash(bed: &Bed, job: &Job) {
-    let pid_file = bed.engine.state_dir().join("jobs").join(job.id()).join("pid");
-    let text = std::fs::read_to_string(&pid_file).unwrap();
-    let mut fields = text.split_whitespace();
-    let monitor: i32 = fields.next().unwrap().parse().unwrap();
-    let job_pid: i32 = fields.next().unwrap().parse().unwrap();
+    let (monitor, job_pid) = recorded_pids(&bed.engine.state_dir().join("jobs"), job.id());
     for target in [format!("{monitor}"), format!("-{job_pid}")] {
         std::process::Command::new("kill").args(["-KILL", "--", &target]).status().unwrap();
     }
@@ -383,8 +387,8 @@ fn killed_mid_migration(phase: &str, target: &str) -> (Bed, String, char) {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap(); // reaped: its pid is gone, as after a real crash
     let id = std::fs::read_to_string(root.join("job-id")).unwrap();
-    let pid_file = std::fs::read_to_string(root.join("state/jobs").join(&id).join("pid")).unwrap();
-    let before = process_state(pid_file.split_whitespace().nth(1).unwrap());
+    let (_, job_pid) = recorded_pids(&root.join("state/jobs"), &id);
+    let before = process_state(&job_pid.to_string());
     let config = format!(
         "[resources.nodeA]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeA\"\npriority = 2\n\
          [resources.nodeB]\ncontact = \"local:\"\nwork_dir = \"{0}/nodeB\"\npriority = 1\n",

@@ -649,7 +649,13 @@ fn object_values_survive_concurrent_gets_and_removes() {
         .map(|_| {
             std::thread::spawn(move || {
                 let mut seen = 0;
-                for _ in 0..300 {
+                let started = std::time::Instant::now();
+                // 300 reads, and more until one saw the list (a loaded machine may run all of
+                // them inside the writer's remove-add gaps); bounded.
+                for i in 0.. {
+                    if i >= 300 && (seen > 0 || started.elapsed() > std::time::Duration::from_secs(10)) {
+                        break;
+                    }
                     let mut out: GATObject_const = null();
                     let rc = unsafe { GATTable_Get_GATObject(t as GATTable, c("list").as_ptr(), &mut out) };
                     match rc {

@@ -219,7 +219,12 @@ impl Engine {
             return Err(Error::NotImplemented(format!("the {adaptor_name} adaptor cannot submit jobs")));
         }
         let id = new_job_id()?;
-        private_dir(&self.job_dir(&id))?;
+        // A checkpointable job's store lives in its job directory. Other jobs get none from
+        // the engine: an adaptor that keeps files there makes it, and on some file systems a
+        // directory costs as much as the start of a short job.
+        if jd.software.checkpointable {
+            private_dir(&self.job_dir(&id))?;
+        }
         let workdir = self.choose_workdir(&id, &jd.software, resource)?;
         let record = JobRecord {
             id: id.clone(),

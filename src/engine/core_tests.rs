@@ -376,9 +376,11 @@ fn state_and_job_directories_are_private() {
     let mock = Mock::new("mock", true);
     let engine = engine_with(&state, std::slice::from_ref(&mock));
     let job = engine.submit(&on(&mock, "/bin/prog"), &Preferences::new()).unwrap();
-    for d in [state.clone(), engine.job_dir(job.id())] {
+    for d in [state.clone(), state.join("jobs")] {
         let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "{}", d.display());
     }
     assert!(state.join("journal.sqlite").is_file());
+    // A job that is not checkpointable gets no job directory from the engine.
+    assert!(!engine.job_dir(job.id()).exists());
 }

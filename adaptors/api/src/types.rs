@@ -115,7 +115,8 @@ pub struct JobSpec {
     pub directory: Option<PathBuf>,
     /// None: /dev/null.
     pub stdin: Option<PathBuf>,
-    /// None: a file kept with the job's bookkeeping (see `job_dir`).
+    /// None: the adaptor's default (local: discarded; ssh: a file in the job's directory on
+    /// the host).
     pub stdout: Option<PathBuf>,
     pub stderr: Option<PathBuf>,
     /// Variables whose values are paths relative to the job's working directory; the adaptor
@@ -123,8 +124,9 @@ pub struct JobSpec {
     pub workdir_env: Vec<(String, PathBuf)>,
     pub pre_staged: Vec<StageEntry>,
     pub post_staged: Vec<StageEntry>,
-    /// A local directory the engine made for this job; the adaptor may keep its bookkeeping
-    /// there (pid and exit-status files, default stdout/stderr).
+    /// A local directory for this job's bookkeeping, private to the user. The engine makes it
+    /// for checkpointable jobs only; an adaptor that keeps files there makes it when it needs
+    /// it (mode 0700).
     pub job_dir: PathBuf,
 }
 

@@ -1,7 +1,8 @@
-//! The files a job keeps in its job directory, readable by any process that re-attaches:
+//! The files a job keeps in its job directory (created only when one is needed), readable by any
+//! process that re-attaches. Starts and exits are in the record log (`records.rs`).
 //!
-//! - `pid`: the job's one record, created empty (O_EXCL) by the submitting process and filled
-//!   by the monitor with single appending writes, each of whole lines:
+//! - `pid` (written by versions before the record log, still read): the job's record, filled by
+//!   the monitor with single appending writes, each of whole lines:
 //!   1. `monitor_pid job_pid monitor_start_ticks stop_grace_ms\n` (before the start is reported)
 //!   2. the job's working directory, `\` and newline escaped as `\\` and `\n`, then `\n` (same write)
 //!   3. once the job ended: `exited N\n` or `signaled N\n`, with ` stopped` before the newline
@@ -13,8 +14,6 @@
 //! - `stop-requested`: marker written by `stop()` before it signals the monitor
 //! - `post-stage`: `source\tdestination\n` lines, absolute paths; `post-stage.claim`, `post-staged`,
 //!   `post-stage-error`: see `staging.rs`
-//! - `output`: the job's stdout and stderr when the description names no file for them (one file
-//!   for both streams, as a terminal would show them)
 
 use std::ffi::OsStr;
 use std::fs;
@@ -27,8 +26,6 @@ use gat_adaptor::ExitStatus;
 pub const PID_FILE: &str = "pid";
 pub const STOP_MARKER: &str = "stop-requested";
 pub const POST_STAGE_FILE: &str = "post-stage";
-/// Default destination of stdout and stderr.
-pub const OUTPUT_FILE: &str = "output";
 /// Names an earlier run in the same job directory may have left (restart in place).
 pub const STALE_FILES: [&str; 5] = [
     PID_FILE,
@@ -86,7 +83,7 @@ pub fn workdir_line(workdir: &Path) -> Vec<u8> {
     line
 }
 
-fn unescape(line: &[u8]) -> PathBuf {
+pub fn unescape(line: &[u8]) -> PathBuf {
     let mut out = Vec::with_capacity(line.len());
     let mut bytes = line.iter();
     while let Some(&b) = bytes.next() {
@@ -150,7 +147,7 @@ pub fn parse_record(bytes: &[u8]) -> Option<JobRecord> {
     Some(record)
 }
 
-/// The job's record, None when there is no `pid` file.
+/// The record of an older version's job (its `pid` file), None when there is none.
 pub fn read_record(job_dir: &Path) -> io::Result<Option<JobRecord>> {
     let bytes = match fs::read(job_dir.join(PID_FILE)) {
         Ok(b) => b,
@@ -163,29 +160,6 @@ pub fn read_record(job_dir: &Path) -> io::Result<Option<JobRecord>> {
             format!("malformed pid file in {}", job_dir.display()),
         )
     })
-}
-
-pub fn read_pid(job_dir: &Path) -> io::Result<Option<PidRecord>> {
-    Ok(read_record(job_dir)?.and_then(|r| r.pid))
-}
-
-/// The recorded exit, None while the job runs.
-pub fn read_exit(job_dir: &Path) -> io::Result<Option<ExitRecord>> {
-    Ok(read_record(job_dir)?.and_then(|r| r.exit))
-}
-
-/// The job's working directory, as recorded in the pid file.
-pub fn read_workdir(job_dir: &Path) -> io::Result<PathBuf> {
-    match read_record(job_dir)?.and_then(|r| r.workdir) {
-        Some(workdir) if !workdir.as_os_str().is_empty() => Ok(workdir),
-        _ => Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!(
-                "no working directory recorded in {}",
-                job_dir.join(PID_FILE).display()
-            ),
-        )),
-    }
 }
 
 /// What /proc says about a process.

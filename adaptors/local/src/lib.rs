@@ -1,9 +1,11 @@
 //! libgat's local adaptor: jobs run on this machine as process groups, each watched by a small
-//! monitor process (see `spawn.rs`) that keeps the job's exit status in its job directory.
-//! Streams the description sends nowhere go to `<job dir>/output` (both into one file).
+//! monitor process (see `spawn.rs`, `monitor.rs`) that records the job's start and exit status
+//! in the record log of the jobs area (`records.rs`). Streams the description sends nowhere are
+//! discarded (`/dev/null`): starting a job creates no file.
 //!
 //! Jobs outlive the submitting process and stay observable from any later process through the
-//! files in their job directory (`jobfiles.rs`). The host program never sees a SIGCHLD handler or
+//! record log and the files in their job directory (`jobfiles.rs`; the directory is made only
+//! when a job needs one: post-staging, stop). The host program never sees a SIGCHLD handler or
 //! a `waitpid(-1)` from us: the monitors we fork are reaped through their pidfds by a watcher
 //! thread (`watcher.rs`).
 //!
@@ -18,6 +20,7 @@ mod host;
 mod jobfiles;
 mod monitor;
 mod rawsys;
+mod records;
 mod spawn;
 mod spawner;
 mod staging;
@@ -41,7 +44,8 @@ use gat_adaptor::{
 use gat_adaptor::{AttrValue, JobSpec};
 
 use host::HostInfo;
-use jobfiles::{PidRecord, OUTPUT_FILE, PID_FILE, STALE_FILES, STOP_MARKER};
+use jobfiles::{PidRecord, STALE_FILES, STOP_MARKER};
+use records::RecordBook;
 use watcher::Watcher;
 
 pub use spawn::monitor_program_main;
@@ -79,6 +83,7 @@ pub struct LocalAdaptor {
     /// run as the spawner (an older install), monitors are plain forks.
     monitor_discovered: bool,
     sink: Arc<Mutex<Option<EventSink>>>,
+    records: Arc<RecordBook>,
     watcher: Mutex<Option<Arc<Watcher>>>,
     spawner: Mutex<SpawnerSlot>,
 }
@@ -278,33 +283,24 @@ fn installed_monitor_program() -> Option<PathBuf> {
     check_executable(&candidate, "gat-job-monitor").ok().map(|_| candidate)
 }
 
-/// Create the job's `pid` file, empty and fresh (O_EXCL), open for appending; the monitor fills
-/// it. A job directory an earlier run left (a restart in place) is cleared of that run's state
-/// first; a missing one is created.
-fn create_job_file(job_dir: &Path) -> Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = job_dir.join(PID_FILE);
-    let open = || {
-        fs::OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-    };
-    match open() {
-        Ok(f) => return Ok(f),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            for stale in STALE_FILES {
-                let _ = fs::remove_file(job_dir.join(stale));
-            }
+/// Make the job directory (private to the user) when a job needs one.
+pub(crate) fn make_job_dir(job_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(job_dir)
+        .map_err(|e| file_error("creating job directory", job_dir, e))
+}
+
+/// Clear what an earlier run in the same job directory left (a restart in place); a job
+/// directory that does not exist (the usual case) costs one failed lookup.
+fn clear_earlier_run(job_dir: &Path) {
+    if job_dir.is_dir() {
+        for stale in STALE_FILES {
+            let _ = fs::remove_file(job_dir.join(stale));
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(job_dir)
-                .map_err(|e| file_error("creating job directory", job_dir, e))?;
-        }
-        Err(e) => return Err(file_error("creating the pid file", &path, e)),
     }
-    open().map_err(|e| file_error("creating the pid file", &path, e))
 }
 
 /// Job directory of a native job (kept in `data`).
@@ -318,20 +314,20 @@ fn job_dir_of(job: &NativeJob) -> Result<PathBuf> {
     Ok(PathBuf::from(&job.data))
 }
 
-/// The state once the monitor is known to have exited: its exit file, or Lost.
-pub(crate) fn state_after_monitor_exit(job_dir: &Path, monitor_pid: i32) -> NativeState {
-    match jobfiles::read_exit(job_dir) {
+/// The state once the monitor is known to have exited: its exit record, or Lost.
+pub(crate) fn state_after_monitor_exit(records: &RecordBook, job_dir: &Path, monitor_pid: i32) -> NativeState {
+    match records.read_exit(job_dir) {
         Ok(Some(rec)) => {
             staging::post_stage_once(job_dir);
             NativeState::Finished { status: rec.status, stopped_by_request: rec.stopped }
         }
         Ok(None) => NativeState::Lost {
             reason: format!(
-                "the job's monitor process (pid {monitor_pid}) ended without recording an exit status in {} (was it killed?)",
+                "the job's monitor process (pid {monitor_pid}) ended without recording an exit status for {} (was it killed?)",
                 job_dir.display()
             ),
         },
-        Err(e) => NativeState::Unknown { reason: format!("reading {}: {e}", job_dir.join(PID_FILE).display()) },
+        Err(e) => NativeState::Unknown { reason: format!("reading the job's record: {e}") },
     }
 }
 
@@ -345,6 +341,7 @@ impl LocalAdaptor {
             monitor_program: monitor_from_environment(),
             monitor_discovered: std::env::var_os(MONITOR_ENV).is_none(),
             sink: Arc::new(Mutex::new(None)),
+            records: Arc::new(RecordBook::default()),
             watcher: Mutex::new(None),
             spawner: Mutex::new(SpawnerSlot::NotStarted),
         }
@@ -387,7 +384,7 @@ impl LocalAdaptor {
         if let Some(w) = slot.as_ref() {
             return Ok(Arc::clone(w));
         }
-        let w = Watcher::start(Arc::clone(&self.sink))
+        let w = Watcher::start(Arc::clone(&self.sink), Arc::clone(&self.records))
             .map_err(|e| Error::io("starting the local job watcher", e))?;
         *slot = Some(Arc::clone(&w));
         Ok(w)
@@ -455,7 +452,7 @@ impl LocalAdaptor {
     fn watch_spawned(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
         let watched = sys::pidfd_open(monitor_pid).ok().and_then(|fd| {
             // The pidfd pins the process: a live monitor with the recorded start is ours.
-            let rec = jobfiles::read_pid(job_dir).ok().flatten()?;
+            let rec = self.records.read_pid(job_dir).ok().flatten()?;
             if rec.monitor_pid != monitor_pid || !jobfiles::monitor_alive(&rec) {
                 return None;
             }
@@ -504,11 +501,11 @@ impl LocalAdaptor {
             }
         };
         // One read answers both: has it ended, and if not, who watches it.
-        let record = match jobfiles::read_record(&job_dir) {
+        let record = match self.records.read(&job_dir) {
             Ok(record) => record,
             Err(e) => {
                 return NativeState::Unknown {
-                    reason: format!("reading the pid file: {e}"),
+                    reason: format!("reading the job's record: {e}"),
                 }
             }
         };
@@ -521,16 +518,12 @@ impl LocalAdaptor {
         }
         let rec = match record.and_then(|r| r.pid) {
             Some(rec) => rec,
-            None if !job_dir.exists() => {
-                return NativeState::Lost {
-                    reason: format!("job directory {} no longer exists", job_dir.display()),
-                }
-            }
             None => {
                 return NativeState::Lost {
                     reason: format!(
-                        "no pid record in {}: the job was never fully submitted",
-                        job_dir.join(PID_FILE).display()
+                        "no start of the job in {} is recorded (in {}, or its pid file): it was never fully submitted, or the record was removed",
+                        job_dir.display(),
+                        records::LOG_FILE
                     ),
                 }
             }
@@ -539,7 +532,7 @@ impl LocalAdaptor {
             self.watch_foreign(job, &job_dir, &rec);
             return NativeState::Running;
         }
-        state_after_monitor_exit(&job_dir, rec.monitor_pid)
+        state_after_monitor_exit(&self.records, &job_dir, rec.monitor_pid)
     }
 
     fn job_pgid(job: &NativeJob) -> Result<i32> {
@@ -552,13 +545,13 @@ impl LocalAdaptor {
         }
     }
 
-    /// Start the job whose (empty, fresh) pid file is open as `job_file`.
+    /// Start the job, its monitor recording to the log open as `job_file`.
     fn start(
         &self,
         spec: &JobSpec,
         on: &Resource,
         job_dir: &Path,
-        job_file: fs::File,
+        job_file: OwnedFd,
     ) -> Result<NativeJob> {
         let workdir = match &spec.directory {
             Some(d) => absolute(d)?,
@@ -589,29 +582,17 @@ impl LocalAdaptor {
         let program = find_program(&spec.executable, &workdir, path_var)?;
 
         let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
-        // Streams the description does not send elsewhere share one file: each file created
-        // costs more than the rest of a short job's start.
-        let default_output = || open_output(&job_dir.join(OUTPUT_FILE), "opening the output file");
+        // Streams the description does not send anywhere are discarded: a file per job would
+        // cost more than the rest of a short job's start.
+        let discard = || open_output(Path::new("/dev/null"), "opening /dev/null");
         let (stdout, stderr) = match (&spec.stdout, &spec.stderr) {
             (Some(out), Some(err)) => (
                 open_output(&workdir.join(out), "opening stdout")?,
                 open_output(&workdir.join(err), "opening stderr")?,
             ),
-            (Some(out), None) => (
-                open_output(&workdir.join(out), "opening stdout")?,
-                default_output()?,
-            ),
-            (None, Some(err)) => (
-                default_output()?,
-                open_output(&workdir.join(err), "opening stderr")?,
-            ),
-            (None, None) => {
-                let both = default_output()?;
-                let copy = both
-                    .try_clone()
-                    .map_err(|e| Error::io("duplicating the output descriptor", e))?;
-                (both, copy)
-            }
+            (Some(out), None) => (open_output(&workdir.join(out), "opening stdout")?, discard()?),
+            (None, Some(err)) => (discard()?, open_output(&workdir.join(err), "opening stderr")?),
+            (None, None) => (discard()?, discard()?),
         };
 
         staging::write_post_stage_list(job_dir, &spec.post_staged, &workdir)?;
@@ -650,7 +631,8 @@ impl LocalAdaptor {
             stdin,
             stdout,
             stderr,
-            job_file: OwnedFd::from(job_file),
+            job_file,
+            record_key: records::key_of(job_dir),
             workdir_line: jobfiles::workdir_line(&workdir),
             stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
             stop_grace: self.stop_grace,
@@ -789,13 +771,14 @@ impl Adaptor for LocalAdaptor {
             return Err(Error::InvalidSpec("the job has no job directory".into()));
         }
         let job_dir = absolute(&spec.job_dir)?;
-        let job_file = create_job_file(&job_dir)?;
-        let started = self.start(spec, on, &job_dir, job_file);
-        if started.is_err() {
-            // Nothing started: leave no record that would read as a lost job.
-            let _ = fs::remove_file(job_dir.join(PID_FILE));
-        }
-        started
+        clear_earlier_run(&job_dir);
+        let log = self
+            .records
+            .log_for(&job_dir)
+            .and_then(|log| log.writer())
+            .map_err(|e| file_error("opening the job record log in", job_dir.parent().unwrap_or(&job_dir), e))?;
+        // Nothing is recorded unless the job started.
+        self.start(spec, on, &job_dir, log)
     }
 
     fn poll(&self, jobs: &[&NativeJob]) -> Result<Vec<NativeState>> {
@@ -804,7 +787,7 @@ impl Adaptor for LocalAdaptor {
 
     fn signal(&self, job: &NativeJob, sig: Signal) -> Result<()> {
         let job_dir = job_dir_of(job)?;
-        let finished = || matches!(jobfiles::read_exit(&job_dir), Ok(Some(_)));
+        let finished = || matches!(self.records.read_exit(&job_dir), Ok(Some(_)));
         if finished() {
             return Err(Error::NoSuchJob("job has finished".into()));
         }
@@ -834,14 +817,17 @@ impl Adaptor for LocalAdaptor {
 
     fn stop(&self, job: &NativeJob) -> Result<()> {
         let job_dir = job_dir_of(job)?;
-        let finished = || matches!(jobfiles::read_exit(&job_dir), Ok(Some(_)));
+        let finished = || matches!(self.records.read_exit(&job_dir), Ok(Some(_)));
         if finished() {
             return Ok(());
         }
         let pgid = Self::job_pgid(job)?;
-        let rec = jobfiles::read_pid(&job_dir)
-            .map_err(|e| Error::io(format!("reading the pid file in {}", job_dir.display()), e))?
-            .ok_or_else(|| Error::NoSuchJob(format!("no pid file in {}", job_dir.display())))?;
+        let rec = self
+            .records
+            .read_pid(&job_dir)
+            .map_err(|e| Error::io(format!("reading the record of the job in {}", job_dir.display()), e))?
+            .ok_or_else(|| Error::NoSuchJob(format!("no start of the job in {} is recorded", job_dir.display())))?;
+        make_job_dir(&job_dir)?;
         fs::write(job_dir.join(STOP_MARKER), b"")
             .map_err(|e| file_error("writing the stop marker in", &job_dir, e))?;
 
@@ -887,7 +873,7 @@ impl Adaptor for LocalAdaptor {
 
     fn fetch(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
         let job_dir = job_dir_of(job)?;
-        let workdir = jobfiles::read_workdir(&job_dir)
+        let workdir = self.records.read_workdir(&job_dir)
             .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
         staging::fetch(&workdir, paths, into)
     }
@@ -900,14 +886,14 @@ impl Adaptor for LocalAdaptor {
 
     fn take(&self, job: &NativeJob, paths: &[PathBuf], into: &Path) -> Result<()> {
         let job_dir = job_dir_of(job)?;
-        let workdir = jobfiles::read_workdir(&job_dir)
+        let workdir = self.records.read_workdir(&job_dir)
             .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
         staging::take(&workdir, paths, into)
     }
 
     fn remove(&self, job: &NativeJob, paths: &[PathBuf]) -> Result<()> {
         let job_dir = job_dir_of(job)?;
-        let workdir = jobfiles::read_workdir(&job_dir)
+        let workdir = self.records.read_workdir(&job_dir)
             .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
         for p in paths {
             let target = workdir.join(p);
@@ -922,7 +908,7 @@ impl Adaptor for LocalAdaptor {
 
     fn signal_if_caught(&self, job: &NativeJob, sig: Signal) -> Result<bool> {
         let job_dir = job_dir_of(job)?;
-        if matches!(jobfiles::read_exit(&job_dir), Ok(Some(_))) {
+        if matches!(self.records.read_exit(&job_dir), Ok(Some(_))) {
             return Err(Error::NoSuchJob("job has finished".into()));
         }
         let pid = Self::job_pgid(job)?;

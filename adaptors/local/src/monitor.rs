@@ -15,14 +15,14 @@
 //!    and child subreaper, enters the job's working directory;
 //! 2. starts the job with a vfork-style clone: own process group (pgid = job pid), empty signal
 //!    mask, stdio inherited from the monitor, an explicit environment;
-//! 3. appends the pid record and working directory to the job's `pid` file (fd 4, created by
-//!    the submitting process) and reports `(stage, errno, job_pid, monitor_pid)` on fd 3;
+//! 3. appends the start line to the record log (fd 4, see `records.rs`) and reports
+//!    `(stage, errno, job_pid, monitor_pid)` on fd 3;
 //! 4. waits with sigtimedwait for SIGCHLD / SIGTERM, reaping its own children. SIGTERM means
 //!    "stop": TERM (and CONT) to the job's group and reparented descendants, a grace period,
 //!    then KILL;
 //! 5. when the job's main process ended: KILL what is left of the tree, reap all of it, append
-//!    the exit line to the `pid` file (still fd 4) in one write, exit. No fsync: the journal is
-//!    the durable record, and the file only has to outlive the processes, not the machine.
+//!    the exit line to the record log (still fd 4) in one write, exit. No fsync: the journal is
+//!    the durable record, and the log only has to outlive the processes, not the machine.
 
 use std::os::fd::RawFd;
 
@@ -36,11 +36,14 @@ pub(crate) const STAGE_EXEC: i32 = 4;
 
 /// The report pipe's descriptor in the monitor.
 pub(crate) const REPORT_FD: RawFd = 3;
-/// The job's pid file (opened for appending) in the monitor, for its whole life.
+/// The record log (opened for appending) in the monitor, for its whole life.
 pub(crate) const JOB_FILE_FD: RawFd = 4;
 
 /// Longest stop-marker path the monitor keeps (its own copy, on its stack).
 const MAX_PATH: usize = 4096;
+/// Longest record key (see `records::key_of`), and a record line without the working directory.
+const MAX_KEY: usize = 512;
+const MAX_LINE: usize = MAX_KEY + 128;
 
 /// Raw pointers into a `LaunchPlan` (or the monitor program's arguments), valid until the
 /// monitor reported the start.
@@ -51,6 +54,9 @@ pub(crate) struct MonitorCtx {
     pub workdir: *const libc::c_char,
     pub workdir_line: *const u8,
     pub workdir_line_len: usize,
+    /// The job's key in the record log (`records::key_of`).
+    pub record_key: *const u8,
+    pub record_key_len: usize,
     pub stop_marker: *const libc::c_char,
     pub grace_ms: i64,
 }
@@ -182,10 +188,15 @@ fn signal_tree(job_pid: i32, sig: i32) {
     rawsys::close(fd);
 }
 
-/// Append the exit line (`exited N` / `signaled N`, ` stopped` when libgat's stop ended the job)
-/// to the pid file in one write, so a reader sees the whole line or none of it.
-fn write_exit(status: i32, stop_marker: *const libc::c_char) {
-    let mut text = StackText::<96>::new();
+/// Append the exit line (`E key monitor exited N` / `... signaled N`, ` stopped` when libgat's
+/// stop ended the job) to the record log in one write, so a reader sees the whole line or none.
+fn write_exit(key: &[u8], status: i32, stop_marker: *const libc::c_char) {
+    let mut text = StackText::<MAX_LINE>::new();
+    text.push_bytes(b"E ");
+    text.push_bytes(key);
+    text.push_bytes(b" ");
+    text.push_int(rawsys::getpid() as i64);
+    text.push_bytes(b" ");
     if libc::WIFSIGNALED(status) {
         text.push_bytes(b"signaled ");
         text.push_int(libc::WTERMSIG(status) as i64);
@@ -199,8 +210,7 @@ fn write_exit(status: i32, stop_marker: *const libc::c_char) {
     }
     text.push_bytes(b"\n");
     let bytes = text.bytes();
-    // SAFETY: the buffer lives across the call. The file stays open from the start, so a job
-    // directory removed (or replaced by a restart) meanwhile is not written into.
+    // SAFETY: the buffer lives across the call.
     unsafe { rawsys::write(JOB_FILE_FD, bytes.as_ptr(), bytes.len()) };
 }
 
@@ -252,7 +262,7 @@ pub(crate) fn reset_all_signals() {
 }
 
 /// First steps of a new monitor process (all signals blocked): default dispositions, the job's
-/// stdio on 0, 1, 2, the report pipe on 3, the pid file on 4, every other descriptor closed.
+/// stdio on 0, 1, 2, the report pipe on 3, the record log on 4, every other descriptor closed.
 /// `keep_on_exec`: fds 3 and 4 survive execve (for the separate monitor program). Exits after a
 /// report when that fails.
 pub(crate) fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, job_file: RawFd, keep_on_exec: bool) {
@@ -375,7 +385,7 @@ fn end_tree(job: i32) {
     }
 }
 
-/// The monitor proper: stdio of the job on 0, 1, 2, the report pipe on 3 and the pid file on 4
+/// The monitor proper: stdio of the job on 0, 1, 2, the report pipe on 3 and the record log on 4
 /// (see `child_setup`), all signals blocked. Never returns.
 ///
 /// # Safety
@@ -394,7 +404,10 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     // What is needed after the report, copied off the submitting process's memory.
     let grace_ms = ctx.grace_ms;
     let mut stop_marker = StackText::<MAX_PATH>::new();
-    if !stop_marker.push_c_str(ctx.stop_marker) {
+    let mut key = StackText::<MAX_KEY>::new();
+    let key_bytes = std::slice::from_raw_parts(ctx.record_key, ctx.record_key_len);
+    key.push_bytes(key_bytes);
+    if !stop_marker.push_c_str(ctx.stop_marker) || key.bytes().len() != key_bytes.len() {
         fail(STAGE_MONITOR_SETUP, libc::ENAMETOOLONG);
     }
     // Own session: the host's terminal signals (Ctrl-C, hangup) do not reach the job.
@@ -422,7 +435,10 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     }
 
     // Record the start before reporting it: once submit returns, any process finds the job.
-    let mut line = StackText::<96>::new();
+    let mut line = StackText::<MAX_LINE>::new();
+    line.push_bytes(b"S ");
+    line.push_bytes(key.bytes());
+    line.push_bytes(b" ");
     line.push_int(rawsys::getpid() as i64);
     line.push_bytes(b" ");
     line.push_int(job as i64);
@@ -430,7 +446,7 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     line.push_int(start_ticks.min(i64::MAX as u64) as i64);
     line.push_bytes(b" ");
     line.push_int(grace_ms);
-    line.push_bytes(b"\n");
+    line.push_bytes(b" ");
     let pid_line = line.bytes();
     let parts = [
         libc::iovec { iov_base: pid_line.as_ptr() as *mut libc::c_void, iov_len: pid_line.len() },
@@ -495,7 +511,7 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
     // The main process ended: nothing of its tree may outlive it. Kill and reap until no child
     // is left (each round also catches descendants reparented to us meanwhile).
     end_tree(job);
-    write_exit(job_status, stop_marker.as_c_ptr());
+    write_exit(key.bytes(), job_status, stop_marker.as_c_ptr());
     rawsys::exit(0)
 }
 

@@ -42,10 +42,12 @@ pub struct LaunchPlan {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    /// The job's `pid` file, created empty by the caller, opened for appending.
+    /// The record log (`records.rs`), opened for appending.
     pub job_file: OwnedFd,
-    /// The working directory as the `pid` file records it (`jobfiles::workdir_line`).
+    /// The working directory as the log records it (`jobfiles::workdir_line`).
     pub workdir_line: Vec<u8>,
+    /// The job's key in the log (`records::key_of`).
+    pub record_key: Vec<u8>,
     pub stop_marker: CString,
     pub stop_grace: Duration,
     /// Run the monitor as this separate program (`gat-job-monitor`) instead of in this process's
@@ -131,17 +133,18 @@ fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 /// First argument of the separate monitor program, so a stray invocation is recognised; the
-/// number is the argument layout's version (3: the pid file is only a descriptor).
+/// number is the argument layout's version (3: the record log, a descriptor, and the job's key).
 const HELPER_MARKER: &str = "--gat-job-monitor=3";
 
-/// Arguments for the separate monitor program: marker, workdir, program, stop marker, grace in
-/// ms, `--`, then the job's argv. Its environment is the job's.
+/// Arguments for the separate monitor program: marker, workdir, program, record key, stop
+/// marker, grace in ms, `--`, then the job's argv. Its environment is the job's.
 fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
     let mut v = vec![
         helper.clone(),
         CString::new(HELPER_MARKER).unwrap_or_default(),
         plan.workdir.clone(),
         plan.program.clone(),
+        CString::new(plan.record_key.clone()).unwrap_or_default(),
         plan.stop_marker.clone(),
         CString::new(plan.stop_grace.as_millis().to_string()).unwrap_or_default(),
         CString::new("--").unwrap_or_default(),
@@ -154,7 +157,7 @@ fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
 pub const SPAWNER_MARKER: &str = "--gat-spawner=1";
 
 /// `main` of the separate monitor program (`gat-job-monitor`). Started by `launch` with the
-/// job's stdio on 0, 1, 2, the report pipe on 3, the pid file on 4 and all signals blocked; or,
+/// job's stdio on 0, 1, 2, the report pipe on 3, the record log on 4 and all signals blocked; or,
 /// with `SPAWNER_MARKER`, as the adaptor's spawner (socket on 3). Never returns.
 pub fn monitor_program_main() -> ! {
     use std::os::unix::ffi::OsStrExt;
@@ -179,12 +182,12 @@ pub fn monitor_program_main() -> ! {
 /// `envp` and the descriptors set up as for the monitor program. Never returns.
 pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString]) -> ! {
     use std::os::unix::ffi::OsStrExt;
-    let fixed = 7;
+    let fixed = 8;
     let valid = args.len() > fixed
         && args[1].as_bytes() == HELPER_MARKER.as_bytes()
-        && args[6].as_bytes() == b"--";
+        && args[7].as_bytes() == b"--";
     let grace_ms = args
-        .get(5)
+        .get(6)
         .and_then(|g| g.to_str().ok()?.parse::<i64>().ok());
     let (true, Some(grace_ms)) = (valid, grace_ms) else {
         eprintln!(
@@ -204,7 +207,9 @@ pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString]) -> ! {
         workdir: args[2].as_ptr(),
         workdir_line: workdir_line.as_ptr(),
         workdir_line_len: workdir_line.len(),
-        stop_marker: args[4].as_ptr(),
+        record_key: args[4].as_ptr().cast(),
+        record_key_len: args[4].as_bytes().len(),
+        stop_marker: args[5].as_ptr(),
         grace_ms,
     };
     // SAFETY: set up as documented above; everything `ctx` points to lives in this frame or the
@@ -292,6 +297,8 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
         workdir: plan.workdir.as_ptr(),
         workdir_line: plan.workdir_line.as_ptr(),
         workdir_line_len: plan.workdir_line.len(),
+        record_key: plan.record_key.as_ptr(),
+        record_key_len: plan.record_key.len(),
         stop_marker: plan.stop_marker.as_ptr(),
         grace_ms: plan.stop_grace.as_millis().min(i64::MAX as u128) as i64,
     };

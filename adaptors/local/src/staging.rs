@@ -92,6 +92,7 @@ pub fn write_post_stage_list(job_dir: &Path, entries: &[StageEntry], workdir: &P
         text.extend_from_slice(dst.as_os_str().as_bytes());
         text.push(b'\n');
     }
+    crate::make_job_dir(job_dir)?;
     write_atomic(job_dir, POST_STAGE_FILE, &text).map_err(|e| {
         Error::io(
             format!("writing {}", job_dir.join(POST_STAGE_FILE).display()),

@@ -42,6 +42,7 @@ pub struct Watcher {
     epoll: Epoll,
     wake: EventFd,
     sink: Arc<Mutex<Option<EventSink>>>,
+    records: Arc<crate::records::RecordBook>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -51,7 +52,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Watcher {
     /// Create the watcher and start its thread.
-    pub fn start(sink: Arc<Mutex<Option<EventSink>>>) -> io::Result<Arc<Watcher>> {
+    pub fn start(
+        sink: Arc<Mutex<Option<EventSink>>>,
+        records: Arc<crate::records::RecordBook>,
+    ) -> io::Result<Arc<Watcher>> {
         let watcher = Arc::new(Watcher {
             state: Mutex::new(State {
                 next_token: WAKE_TOKEN + 1,
@@ -60,6 +64,7 @@ impl Watcher {
             epoll: Epoll::new()?,
             wake: EventFd::new()?,
             sink,
+            records,
         });
         watcher.epoll.add(watcher.wake.raw(), WAKE_TOKEN)?;
         let runner = Arc::clone(&watcher);
@@ -178,7 +183,7 @@ impl Watcher {
             drop(stack);
         }
         drop(entry.pidfd);
-        let state = crate::state_after_monitor_exit(&entry.job_dir, entry.monitor_pid);
+        let state = crate::state_after_monitor_exit(&self.records, &entry.job_dir, entry.monitor_pid);
         if closing {
             return;
         }

@@ -82,11 +82,28 @@ fn finished(code: i32) -> NativeState {
     }
 }
 
-/// (monitor pid, job pid) from the job's pid file.
+/// The record log of the jobs area holding the job's directory.
+fn record_log(job: &NativeJob) -> PathBuf {
+    Path::new(&job.data).parent().expect("jobs area").join("local-jobs.log")
+}
+
+/// The start lines (`S key monitor job ...`) the record log holds for the job.
+fn start_lines(job: &NativeJob) -> Vec<String> {
+    let key = Path::new(&job.data).file_name().expect("job dir name").to_string_lossy().into_owned();
+    let text = fs::read_to_string(record_log(job)).unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(&format!("S {key} ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// (monitor pid, job pid) from the job's last start line in the record log.
 fn pids_of(job: &NativeJob) -> (i32, i32) {
-    let text = fs::read_to_string(Path::new(&job.data).join("pid")).expect("pid file");
-    let mut it = text
-        .split_whitespace()
+    let lines = start_lines(job);
+    let line = lines.last().expect("a start line in the record log");
+    let mut it = line
+        .split(' ')
+        .skip(2)
         .map(|w| w.parse::<i32>().expect("pid number"));
     (it.next().expect("monitor pid"), it.next().expect("job pid"))
 }
@@ -281,21 +298,21 @@ fn no_zombie_is_left_behind() {
 }
 
 #[test]
-fn default_output_goes_to_one_file_in_the_job_directory() {
+fn streams_without_a_file_are_discarded_and_a_start_creates_no_file() {
     let f = fixture();
     let job = f.submit(&f.shell("echo out; echo err >&2; echo out2"));
     assert_eq!(wait_final(&f.adaptor, &job), finished(0));
-    let dir = PathBuf::from(&job.data);
-    // Both streams, in the order they were written (one shared file offset).
-    assert_eq!(
-        fs::read_to_string(dir.join("output")).expect("output"),
-        "out\nerr\nout2\n"
-    );
-    assert!(!dir.join("stdout").exists() && !dir.join("stderr").exists());
+    // Nothing but the area's one record log: no job directory, no output file.
+    assert!(!Path::new(&job.data).exists(), "no job directory was made");
+    let area: Vec<_> = fs::read_dir(Path::new(&job.data).parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(area, ["local-jobs.log"]);
 }
 
 #[test]
-fn a_stream_without_a_file_of_its_own_goes_to_the_output_file() {
+fn a_stream_with_a_file_of_its_own_goes_there_the_other_nowhere() {
     let f = fixture();
     let mut spec = f.shell("echo out; echo err >&2");
     spec.stdout = Some(PathBuf::from("mine.txt"));
@@ -305,10 +322,7 @@ fn a_stream_without_a_file_of_its_own_goes_to_the_output_file() {
         fs::read_to_string(f.path().join("mine.txt")).expect("stdout file"),
         "out\n"
     );
-    assert_eq!(
-        fs::read_to_string(PathBuf::from(&job.data).join("output")).expect("output"),
-        "err\n"
-    );
+    assert!(!Path::new(&job.data).exists(), "stderr went nowhere, no file was made for it");
 }
 
 #[test]
@@ -607,14 +621,14 @@ fn host_descriptors_do_not_leak_into_monitor_or_job() {
         [0, 1, 2],
         "the job holds exactly its stdio"
     );
-    // The monitor keeps only the job's pid file, where it appends the exit line.
+    // The monitor keeps only the record log, where it appends the exit line.
     assert_eq!(
         fds_once_settled(monitor, &[4]),
         [4],
         "the monitor holds one descriptor"
     );
     let record = std::fs::read_link(format!("/proc/{monitor}/fd/4")).expect("the monitor's fd 4");
-    assert_eq!(record, std::path::Path::new(&job.data).join("pid"), "fd 4 is the job's pid file");
+    assert_eq!(record, record_log(&job), "fd 4 is the record log");
     f.adaptor.stop(&job).expect("stop");
     assert_eq!(
         poll_one(&f.adaptor, &job),
@@ -686,8 +700,10 @@ fn a_program_the_kernel_refuses_fails_the_submit_and_leaves_no_record() {
         .submit(&spec, &f.resource)
         .expect_err("exec must fail");
     assert!(err.to_string().contains("not-a-program"), "{err}");
+    let log = spec.job_dir.parent().unwrap().join("local-jobs.log");
+    let key = spec.job_dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        !spec.job_dir.join("pid").exists(),
-        "a failed submit leaves no pid file behind"
+        !fs::read_to_string(log).unwrap_or_default().contains(&format!("S {key} ")),
+        "a failed submit records no start"
     );
 }
