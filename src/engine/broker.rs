@@ -239,8 +239,14 @@ impl Engine {
             predecessor,
             ..Default::default()
         };
-        // Intent first: a crash during the adaptor call still leaves a trace of the job.
-        self.journal.save(&record)?;
+        // A restart or a successor is recorded before it starts: a migration's recovery must find
+        // every run it may have begun. A fresh job is recorded once, with its native id, before
+        // submit returns (in `started`, or by an end that came first): until then nobody holds
+        // its id, and a second write would cost a tenth of a short job's start.
+        let fresh = record.predecessor.is_none() && restart.is_none();
+        if !fresh {
+            self.journal.save(&record)?;
+        }
         let job = self.track(JobShared {
             id: id.clone(),
             adaptor: Some(adaptor.clone()),
@@ -260,8 +266,19 @@ impl Engine {
                     }
                     self.update_record(&job.shared, |r| r.selection_reason.push_str(&note));
                 }
-                self.started(&job.shared, &native);
-                Ok(job)
+                match self.started(&job.shared, &native) {
+                    Ok(()) => Ok(job),
+                    // A fresh job has no row yet: it must not run unrecorded.
+                    Err(e) if fresh => {
+                        let _ = adaptor.stop(&native);
+                        self.untrack(&id);
+                        Err(e.context(format!("recording job {id} in the journal (the job was stopped)")))
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "gat::engine", "job {id}: {e}");
+                        Ok(job)
+                    }
+                }
             }
             Err(e) => {
                 let e = e.context(format!("starting job {id} on '{}'", resource.name));
@@ -277,10 +294,10 @@ impl Engine {
     }
 
     /// Record that a run of `job` started as `native` (its first, or a restart), and make sure
-    /// an end that came before this record is not missed.
-    pub(crate) fn started(&self, job: &Arc<JobShared>, native: &NativeJob) {
+    /// an end that came before this record is not missed. Err: the journal could not be written.
+    pub(crate) fn started(&self, job: &Arc<JobShared>, native: &NativeJob) -> Result<()> {
         let mut replaced = false;
-        self.update_record(job, |r| {
+        let recorded = self.record_update(job, |r| {
             replaced = !r.native_id.is_empty() && r.native_id != native.native_id;
             r.native_id = native.native_id.clone();
             r.native_data = native.data.clone();
@@ -299,6 +316,7 @@ impl Engine {
         if replaced || !(caps.push_events || caps.started_on_submit) {
             self.poll_jobs(std::slice::from_ref(job));
         }
+        recorded
     }
 }
 

@@ -232,8 +232,16 @@ impl Engine {
         Ok(job)
     }
 
-    /// Apply `update` to the job's record and write the result to the journal when it changed.
+    /// Apply `update` to the job's record and write the result to the journal when it changed;
+    /// a failed write is logged (the record in memory is right, the next write retries).
     pub(crate) fn update_record(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) {
+        if let Err(e) = self.record_update(job, update) {
+            tracing::warn!(target: "gat::engine", "job {}: {e}", job.id);
+        }
+    }
+
+    /// As `update_record`, returning the journal's error.
+    pub(crate) fn record_update(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) -> Result<()> {
         let _order = job.journal_order.lock().unwrap_or_else(|e| e.into_inner());
         let changed = {
             let mut record = job.record();
@@ -241,10 +249,9 @@ impl Engine {
             update(&mut record);
             (*record != before).then(|| record.clone())
         };
-        if let Some(record) = changed {
-            if let Err(e) = self.journal.save(&record) {
-                tracing::warn!(target: "gat::engine", "job {}: {e}", record.id);
-            }
+        match changed {
+            Some(record) => self.journal.save(&record),
+            None => Ok(()),
         }
     }
 

@@ -141,7 +141,9 @@ impl Engine {
         let restart = Restart::FromStore { from_job: &job.id };
         match self.launch(&*adaptor, &job.id, &job.description.software, &resource, workdir.as_deref(), Some(restart)) {
             Ok((native, _)) => {
-                self.started(job, &native);
+                if let Err(e) = self.started(job, &native) {
+                    tracing::warn!(target: "gat::engine", "job {}: {e}", job.id);
+                }
                 Ok(())
             }
             Err(e) => {

@@ -59,6 +59,8 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
 /// Environment variable naming the `gat-job-monitor` program (set but empty: fork only; unset:
 /// the one installed beside the library, if any).
 pub const MONITOR_ENV: &str = "GAT_JOB_MONITOR";
+/// How long the resources' load and free space are reused (see `resources`).
+const RESOURCES_FRESH: Duration = Duration::from_secs(1);
 /// Extra time `stop()` allows the monitor beyond the grace period.
 const STOP_SLACK: Duration = Duration::from_secs(5);
 
@@ -84,6 +86,7 @@ pub struct LocalAdaptor {
     monitor_discovered: bool,
     sink: Arc<Mutex<Option<EventSink>>>,
     records: Arc<RecordBook>,
+    resources_cache: Mutex<Option<(Instant, Vec<Resource>)>>,
     watcher: Mutex<Option<Arc<Watcher>>>,
     spawner: Mutex<SpawnerSlot>,
 }
@@ -234,12 +237,30 @@ fn job_environment(spec: &JobSpec, workdir: &Path) -> Result<Vec<(OsString, OsSt
 }
 
 fn open_stdin(path: Option<&Path>, workdir: &Path) -> Result<OwnedFd> {
-    let p = path
-        .map(|p| workdir.join(p))
-        .unwrap_or_else(|| PathBuf::from("/dev/null"));
+    let Some(path) = path else { return dev_null() };
+    let p = workdir.join(path);
     fs::File::open(&p)
         .map(OwnedFd::from)
         .map_err(|e| file_error("opening stdin", &p, e))
+}
+
+/// A descriptor of /dev/null (read and write), a copy of one opened once.
+fn dev_null() -> Result<OwnedFd> {
+    static DEV_NULL: OnceLock<fs::File> = OnceLock::new();
+    let file = match DEV_NULL.get() {
+        Some(f) => f,
+        None => {
+            let opened = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| file_error("opening", Path::new("/dev/null"), e))?;
+            DEV_NULL.get_or_init(|| opened)
+        }
+    };
+    file.try_clone()
+        .map(OwnedFd::from)
+        .map_err(|e| Error::io("duplicating the /dev/null descriptor", e))
 }
 
 fn open_output(path: &Path, what: &str) -> Result<OwnedFd> {
@@ -342,6 +363,7 @@ impl LocalAdaptor {
             monitor_discovered: std::env::var_os(MONITOR_ENV).is_none(),
             sink: Arc::new(Mutex::new(None)),
             records: Arc::new(RecordBook::default()),
+            resources_cache: Mutex::new(None),
             watcher: Mutex::new(None),
             spawner: Mutex::new(SpawnerSlot::NotStarted),
         }
@@ -420,7 +442,9 @@ impl LocalAdaptor {
             .name("gat-local-reap".into())
             .spawn(move || {
                 let _ = sys::reap_child_blocking(monitor_pid);
-                drop(stack);
+                if let Some(stack) = stack {
+                    stack.release();
+                }
             });
     }
 
@@ -584,7 +608,7 @@ impl LocalAdaptor {
         let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
         // Streams the description does not send anywhere are discarded: a file per job would
         // cost more than the rest of a short job's start.
-        let discard = || open_output(Path::new("/dev/null"), "opening /dev/null");
+        let discard = dev_null;
         let (stdout, stderr) = match (&spec.stdout, &spec.stderr) {
             (Some(out), Some(err)) => (
                 open_output(&workdir.join(out), "opening stdout")?,
@@ -683,6 +707,39 @@ impl LocalAdaptor {
         Ok(job)
     }
 
+    /// The resources with this machine's attributes, load and free space as of now.
+    fn read_resources(&self) -> Vec<Resource> {
+        let host = self.host();
+        let load = Load {
+            average: host::load_average(),
+        };
+        let mut configs: Vec<&LocalResourceConfig> = self.resources.iter().collect();
+        configs.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        configs
+            .into_iter()
+            .map(|cfg| {
+                let mut attributes = host.attributes.clone();
+                let area = cfg.work_dir.clone().unwrap_or_else(home_dir);
+                if let Some(gib) = host::disk_free_gib(&area) {
+                    attributes.insert("disk.size".to_string(), AttrValue::Num(gib));
+                }
+                Resource {
+                    name: cfg.name.clone(),
+                    contact: Self::contact_of(&cfg.name),
+                    adaptor: NAME.to_string(),
+                    attributes,
+                    load,
+                    hostname: host.hostname.clone(),
+                    work_dir: cfg.work_dir.clone(),
+                }
+            })
+            .collect()
+    }
+
     fn launch_error(
         spec: &JobSpec,
         program: &Path,
@@ -735,35 +792,17 @@ impl Adaptor for LocalAdaptor {
     }
 
     fn resources(&self, _req: &Requirements) -> Result<Vec<Resource>> {
-        let host = self.host();
-        let load = Load {
-            average: host::load_average(),
-        };
-        let mut configs: Vec<&LocalResourceConfig> = self.resources.iter().collect();
-        configs.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        Ok(configs
-            .into_iter()
-            .map(|cfg| {
-                let mut attributes = host.attributes.clone();
-                let area = cfg.work_dir.clone().unwrap_or_else(home_dir);
-                if let Some(gib) = host::disk_free_gib(&area) {
-                    attributes.insert("disk.size".to_string(), AttrValue::Num(gib));
-                }
-                Resource {
-                    name: cfg.name.clone(),
-                    contact: Self::contact_of(&cfg.name),
-                    adaptor: NAME.to_string(),
-                    attributes,
-                    load,
-                    hostname: host.hostname.clone(),
-                    work_dir: cfg.work_dir.clone(),
-                }
-            })
-            .collect())
+        // Load and free space change slowly (the load average is a 5-second figure): asked at
+        // most once per RESOURCES_FRESH, so that a submit naming no resource reads no file.
+        let mut cached = lock(&self.resources_cache);
+        if let Some((at, list)) = cached.as_ref() {
+            if at.elapsed() < RESOURCES_FRESH {
+                return Ok(list.clone());
+            }
+        }
+        let list = self.read_resources();
+        *cached = Some((Instant::now(), list.clone()));
+        Ok(list)
     }
 
     fn submit(&self, spec: &JobSpec, on: &Resource) -> Result<NativeJob> {

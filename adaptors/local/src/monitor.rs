@@ -373,11 +373,20 @@ unsafe fn clone_job(flags: usize, stack_top: *mut u8, arg: *mut libc::c_void) ->
     }
 }
 
-/// Kill the job's tree and reap every child until none is left.
+/// Kill the job's tree and reap every child until none is left. Every descendant of the job
+/// that outlived its parent is our child (we are its subreaper): with no child left, nothing of
+/// the tree is, and the usual job ends without a look at /proc.
 fn end_tree(job: i32) {
     loop {
-        signal_tree(job, libc::SIGKILL);
         let mut st = 0;
+        let r = rawsys::wait4(-1, &mut st, libc::WNOHANG);
+        if r > 0 || r == -(libc::EINTR as isize) {
+            continue;
+        }
+        if r < 0 {
+            break; // ECHILD: the tree is gone
+        }
+        signal_tree(job, libc::SIGKILL);
         let r = rawsys::wait4(-1, &mut st, 0);
         if r < 0 && r != -(libc::EINTR as isize) {
             break;

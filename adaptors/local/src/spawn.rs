@@ -87,7 +87,30 @@ unsafe impl Sync for MonitorStack {}
 const MONITOR_STACK: usize = 256 * 1024;
 const GUARD: usize = 4096;
 
+/// Stacks of reaped monitors, kept for the next ones: mapping and unmapping one per job costs
+/// more than the rest of the monitor's start (unmapping memory this process shares with running
+/// threads interrupts every CPU they run on).
+static SPARE_STACKS: std::sync::Mutex<Vec<MonitorStack>> = std::sync::Mutex::new(Vec::new());
+const SPARE_STACKS_KEPT: usize = 16;
+
 impl MonitorStack {
+    /// A spare stack, or a new one.
+    fn take() -> io::Result<MonitorStack> {
+        let spare = SPARE_STACKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match spare {
+            Some(stack) => Ok(stack),
+            None => MonitorStack::new(),
+        }
+    }
+
+    /// Keep this stack for a later monitor (its monitor has been reaped), or unmap it.
+    pub fn release(self) {
+        let mut spare = SPARE_STACKS.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < SPARE_STACKS_KEPT {
+            spare.push(self);
+        }
+    }
+
     fn new() -> io::Result<MonitorStack> {
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
@@ -320,7 +343,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
         && plan.monitor_program.is_none()
         && !rawsys::running_on_valgrind();
     let (pid, stack) = if shared_memory {
-        let stack = MonitorStack::new().map_err(|error| LaunchError::Os {
+        let stack = MonitorStack::take().map_err(|error| LaunchError::Os {
             what: "mapping the job monitor's stack",
             error,
         })?;
@@ -351,7 +374,9 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
             // The monitor has exited (or is exiting) after a failure: reap it, it is our child;
             // only then may its stack go.
             let _ = crate::sys::reap_child_blocking(pid);
-            drop(stack);
+            if let Some(stack) = stack {
+                stack.release();
+            }
             Err(e)
         }
     }
@@ -420,11 +445,25 @@ fn fork_monitor(
     pid
 }
 
+/// The report comes within a few hundred microseconds (the monitor's setup and the job's
+/// exec): look for it for a while, yielding, before blocking in read. Blocking at once lets this
+/// CPU go idle, and waking an idle CPU costs tens of microseconds on virtual machines.
+fn wait_briefly_for_report(report_r: &OwnedFd) {
+    const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
+    let started = std::time::Instant::now();
+    let mut polled = libc::pollfd { fd: report_r.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: poll with a zero timeout reads and writes only the one pollfd.
+    while unsafe { libc::poll(&mut polled, 1, 0) } == 0 && started.elapsed() < SPIN {
+        std::thread::yield_now();
+    }
+}
+
 /// The monitor's 16-byte report `(stage, errno, job_pid, monitor_pid)` from the read end of the
 /// report pipe: the started job, or why it did not start.
 fn read_report(report_r: OwnedFd) -> Result<Launched, LaunchError> {
     let mut report = [0u8; 16];
     let mut got = 0;
+    wait_briefly_for_report(&report_r);
     let mut reader = std::fs::File::from(report_r);
     while got < report.len() {
         match reader.read(&mut report[got..]) {

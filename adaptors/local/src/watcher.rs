@@ -174,22 +174,23 @@ impl Watcher {
 
     fn monitor_ended(&self, entry: Entry, closing: bool) {
         let _ = self.epoll.delete(entry.pidfd.as_raw_fd());
-        if let Some(stack) = entry.child {
+        if entry.child.is_some() {
             if let Err(e) = crate::sys::reap_pidfd(&entry.pidfd) {
                 // ECHILD: another part of this process reaped it already; nothing is lost.
                 tracing::debug!(monitor = entry.monitor_pid, "reaping job monitor: {e}");
             }
-            // The pidfd said it exited: nothing runs on this stack any more.
-            drop(stack);
         }
         drop(entry.pidfd);
         let state = crate::state_after_monitor_exit(&self.records, &entry.job_dir, entry.monitor_pid);
-        if closing {
-            return;
+        if !closing {
+            let sink = lock(&self.sink).clone();
+            if let Some(sink) = sink {
+                sink(&entry.job, state);
+            }
         }
-        let sink = lock(&self.sink).clone();
-        if let Some(sink) = sink {
-            sink(&entry.job, state);
+        // The pidfd said it exited: nothing runs on its stack any more.
+        if let Some(Some(stack)) = entry.child {
+            stack.release();
         }
     }
 }
