@@ -201,43 +201,117 @@ pub fn monitor_program_main() -> ! {
     monitor_from_args(&args, &envp)
 }
 
+/// A monitor's start described by `helper_argv`-style arguments and the job's environment,
+/// owning everything its `MonitorCtx` points to (heap memory: the addresses stay put when this
+/// moves).
+pub(crate) struct MonitorArgs {
+    args: Vec<CString>,
+    /// Only pointed to (`envp_ptrs`).
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    workdir_line: Vec<u8>,
+    grace_ms: i64,
+}
+
+const FIXED_ARGS: usize = 8;
+
+impl MonitorArgs {
+    /// None: not arguments of the adaptor's making.
+    pub(crate) fn parse(args: Vec<CString>, envp: Vec<CString>) -> Option<MonitorArgs> {
+        use std::os::unix::ffi::OsStrExt;
+        let valid = args.len() > FIXED_ARGS
+            && args[1].as_bytes() == HELPER_MARKER.as_bytes()
+            && args[7].as_bytes() == b"--";
+        if !valid {
+            return None;
+        }
+        let grace_ms = args[6].to_str().ok()?.parse::<i64>().ok()?;
+        let workdir_line = crate::jobfiles::workdir_line(std::path::Path::new(
+            std::ffi::OsStr::from_bytes(args[2].as_bytes()),
+        ));
+        Some(MonitorArgs {
+            argv_ptrs: nul_terminated(&args[FIXED_ARGS..]),
+            envp_ptrs: nul_terminated(&envp),
+            args,
+            _envp: envp,
+            workdir_line,
+            grace_ms,
+        })
+    }
+
+    /// Valid while `self` lives.
+    pub(crate) fn ctx(&self) -> MonitorCtx {
+        let args = &self.args;
+        MonitorCtx {
+            program: args[3].as_ptr(),
+            argv: self.argv_ptrs.as_ptr(),
+            envp: self.envp_ptrs.as_ptr(),
+            workdir: args[2].as_ptr(),
+            workdir_line: self.workdir_line.as_ptr(),
+            workdir_line_len: self.workdir_line.len(),
+            record_key: args[4].as_ptr().cast(),
+            record_key_len: args[4].as_bytes().len(),
+            stop_marker: args[5].as_ptr(),
+            grace_ms: self.grace_ms,
+        }
+    }
+}
+
 /// Run the monitor described by `helper_argv`-style arguments, with the job's environment
 /// `envp` and the descriptors set up as for the monitor program. Never returns.
 pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString]) -> ! {
-    use std::os::unix::ffi::OsStrExt;
-    let fixed = 8;
-    let valid = args.len() > fixed
-        && args[1].as_bytes() == HELPER_MARKER.as_bytes()
-        && args[7].as_bytes() == b"--";
-    let grace_ms = args
-        .get(6)
-        .and_then(|g| g.to_str().ok()?.parse::<i64>().ok());
-    let (true, Some(grace_ms)) = (valid, grace_ms) else {
+    let Some(parsed) = MonitorArgs::parse(args.to_vec(), envp.to_vec()) else {
         eprintln!(
             "gat-job-monitor: this program is started by libgat's local adaptor, not by hand"
         );
         std::process::exit(2);
     };
-    let argv = nul_terminated(&args[fixed..]);
-    let envp_ptrs = nul_terminated(envp);
-    let workdir_line = crate::jobfiles::workdir_line(std::path::Path::new(
-        std::ffi::OsStr::from_bytes(args[2].as_bytes()),
-    ));
-    let ctx = MonitorCtx {
-        program: args[3].as_ptr(),
-        argv: argv.as_ptr(),
-        envp: envp_ptrs.as_ptr(),
-        workdir: args[2].as_ptr(),
-        workdir_line: workdir_line.as_ptr(),
-        workdir_line_len: workdir_line.len(),
-        record_key: args[4].as_ptr().cast(),
-        record_key_len: args[4].as_bytes().len(),
-        stop_marker: args[5].as_ptr(),
-        grace_ms,
-    };
-    // SAFETY: set up as documented above; everything `ctx` points to lives in this frame or the
-    // caller's, and this never returns.
+    let ctx = parsed.ctx();
+    // SAFETY: `parsed` owns everything `ctx` points to and lives in this frame, which never
+    // returns.
     unsafe { monitor::monitor_body(&ctx) }
+}
+
+/// A monitor started with `CLONE_VM` by the spawner, and what it uses: keep it until the
+/// monitor has been reaped.
+pub(crate) struct SpawnedMonitor {
+    _args: MonitorArgs,
+    _start: monitor::VmMonitorStart,
+    stack: Option<MonitorStack>,
+}
+
+impl Drop for SpawnedMonitor {
+    fn drop(&mut self) {
+        if let Some(stack) = self.stack.take() {
+            stack.release();
+        }
+    }
+}
+
+/// Start a monitor sharing this (single-threaded, all signals blocked) process's memory, with
+/// the descriptors `fds` (stdin, stdout, stderr, report pipe, record log). Ok: its pid and what
+/// must be kept until it is reaped.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn clone_monitor(args: MonitorArgs, fds: [RawFd; 5]) -> io::Result<(libc::pid_t, Box<SpawnedMonitor>)> {
+    let stack = MonitorStack::take()?;
+    let ctx = args.ctx();
+    let mut spawned = Box::new(SpawnedMonitor {
+        _args: args,
+        _start: monitor::VmMonitorStart { stdio: [fds[0], fds[1], fds[2]], report_fd: fds[3], job_file: fds[4], ctx },
+        stack: None,
+    });
+    let flags = (libc::CLONE_VM | libc::SIGCHLD) as usize;
+    let arg = (&spawned._start as *const monitor::VmMonitorStart).cast_mut().cast::<libc::c_void>();
+    // SAFETY: the stack and the boxed start data stay alive until the monitor is reaped (the
+    // caller keeps the box); vm_monitor_entry makes raw system calls only.
+    let r = unsafe { rawsys::clone_on_stack(flags, stack.top(), monitor::vm_monitor_entry, arg) };
+    if r < 0 {
+        stack.release();
+        return Err(io::Error::from_raw_os_error((-r) as i32));
+    }
+    spawned.stack = Some(stack);
+    Ok((r as libc::pid_t, spawned))
 }
 
 /// A pipe for the monitor's start report: (read end, write end), both CLOEXEC.

@@ -197,6 +197,41 @@ fn receive(socket: RawFd, buf: &mut [u8]) -> Option<io::Result<Request>> {
     Some(Ok(Request { args, envp, fds }))
 }
 
+/// Start the monitor of `request` sharing the spawner's memory (cheaper than a fork by the
+/// cost of copying page tables); a failure goes to the adaptor through the report pipe.
+#[cfg(target_arch = "x86_64")]
+fn start_shared(
+    request: Request,
+    running: &mut std::collections::HashMap<libc::pid_t, Box<crate::spawn::SpawnedMonitor>>,
+    report: RawFd,
+) {
+    use crate::monitor::{write_report, STAGE_FORK, STAGE_MONITOR_SETUP};
+    let Ok(fds) = <[RawFd; FDS]>::try_from(request.fds.iter().map(|f| f.as_raw_fd()).collect::<Vec<_>>()) else {
+        write_report(report, STAGE_MONITOR_SETUP, libc::EINVAL, 0);
+        return;
+    };
+    let Some(args) = crate::spawn::MonitorArgs::parse(request.args, request.envp) else {
+        write_report(report, STAGE_MONITOR_SETUP, libc::EINVAL, 0);
+        return;
+    };
+    match crate::spawn::clone_monitor(args, fds) {
+        Ok((pid, spawned)) => {
+            running.insert(pid, spawned);
+        }
+        Err(e) => write_report(report, STAGE_FORK, e.raw_os_error().unwrap_or(libc::EIO), 0),
+    }
+    // The monitor has its own copies of the descriptors: ours (request.fds) close here.
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn start_shared(
+    _request: Request,
+    _running: &mut std::collections::HashMap<libc::pid_t, Box<crate::spawn::SpawnedMonitor>>,
+    _report: RawFd,
+) {
+    unreachable!("CLONE_VM_MONITORS is false on this architecture")
+}
+
 /// `main` of the spawner (the monitor program with `SPAWNER_MARKER`, socket on fd 3). Never
 /// returns.
 pub fn spawner_main() -> ! {
@@ -221,6 +256,10 @@ pub fn spawner_main() -> ! {
         let sigfd = libc::signalfd(-1, &chld, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
         libc::fcntl(3, libc::F_SETFD, libc::FD_CLOEXEC);
         let mut buf = vec![0u8; MAX_REQUEST + 64];
+        // Monitors sharing this process's memory, with what they use, until reaped.
+        let mut running: std::collections::HashMap<libc::pid_t, Box<crate::spawn::SpawnedMonitor>> =
+            std::collections::HashMap::new();
+        let share_memory = crate::rawsys::CLONE_VM_MONITORS && !crate::rawsys::running_on_valgrind();
         loop {
             let mut polled = [
                 libc::pollfd { fd: 3, events: libc::POLLIN, revents: 0 },
@@ -235,7 +274,13 @@ pub fn spawner_main() -> ! {
                 while libc::read(sigfd, info.as_mut_ptr().cast(), info.len()) > 0 {}
             }
             // Reap every monitor that ended (they are this process's children only).
-            while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
+            loop {
+                let pid = libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG);
+                if pid <= 0 {
+                    break;
+                }
+                running.remove(&pid);
+            }
             if polled[0].revents == 0 {
                 continue;
             }
@@ -244,6 +289,11 @@ pub fn spawner_main() -> ! {
                 Some(Err(_)) => continue,
                 Some(Ok(r)) => r,
             };
+            if share_memory {
+                let report = request.fds[3].as_raw_fd();
+                start_shared(request, &mut running, report);
+                continue;
+            }
             let pid = libc::fork();
             if pid == 0 {
                 let fd = |i: usize| request.fds[i].as_raw_fd();
