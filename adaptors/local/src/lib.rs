@@ -27,7 +27,7 @@ mod staging;
 mod sys;
 mod watcher;
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -214,26 +214,49 @@ fn find_program(executable: &str, workdir: &Path, path_var: Option<&OsStr>) -> R
     })
 }
 
-/// The job's environment: this process's, then the spec's variables, then GAT_JOB_ID.
-fn job_environment(spec: &JobSpec, workdir: &Path) -> Result<Vec<(OsString, OsString)>> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let mut set = |key: OsString, value: OsString| {
-        env.retain(|(k, _)| *k != key);
-        env.push((key, value));
-    };
+/// The job's environment as `NAME=value` entries: this process's, then the spec's variables,
+/// then GAT_JOB_ID (a later entry of a name replaces an earlier one).
+fn job_environment(spec: &JobSpec, workdir: &Path) -> Result<Vec<CString>> {
+    let mut set: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(spec.environment.len() + spec.workdir_env.len() + 1);
     for (k, v) in &spec.environment {
         if k.is_empty() || k.contains('=') || k.contains('\0') {
             return Err(Error::InvalidSpec(format!(
                 "environment variable name {k:?} is not valid"
             )));
         }
-        set(OsString::from(k), OsString::from(v));
+        set.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
     }
     for (k, rel) in &spec.workdir_env {
-        set(OsString::from(k), workdir.join(rel).into_os_string());
+        set.push((k.as_bytes().to_vec(), workdir.join(rel).into_os_string().into_vec()));
     }
-    set(OsString::from("GAT_JOB_ID"), OsString::from(&spec.id));
-    Ok(env)
+    set.push((b"GAT_JOB_ID".to_vec(), spec.id.as_bytes().to_vec()));
+    let entry = |k: &[u8], v: &[u8]| {
+        let mut e = Vec::with_capacity(k.len() + v.len() + 1);
+        e.extend_from_slice(k);
+        e.push(b'=');
+        e.extend_from_slice(v);
+        cstring(&e, "an environment variable")
+    };
+    let mut envp = Vec::with_capacity(64 + set.len());
+    for (k, v) in std::env::vars_os() {
+        if !set.iter().any(|(name, _)| name.as_slice() == k.as_bytes()) {
+            envp.push(entry(k.as_bytes(), v.as_bytes())?);
+        }
+    }
+    for (i, (k, v)) in set.iter().enumerate() {
+        if !set[i + 1..].iter().any(|(later, _)| later == k) {
+            envp.push(entry(k, v)?);
+        }
+    }
+    Ok(envp)
+}
+
+/// The value of `name` in `NAME=value` entries.
+fn env_value<'a>(envp: &'a [CString], name: &str) -> Option<&'a OsStr> {
+    envp.iter().find_map(|e| {
+        let rest = e.as_bytes().strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+        Some(OsStr::from_bytes(rest))
+    })
 }
 
 fn open_stdin(path: Option<&Path>, workdir: &Path) -> Result<OwnedFd> {
@@ -597,13 +620,9 @@ impl LocalAdaptor {
             Err(e) => return Err(file_error("working directory", &workdir, e)),
         }
 
-        let env = job_environment(spec, &workdir)?;
+        let envp = job_environment(spec, &workdir)?;
         staging::pre_stage(&spec.pre_staged, &workdir)?;
-        let path_var = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.as_os_str());
-        let program = find_program(&spec.executable, &workdir, path_var)?;
+        let program = find_program(&spec.executable, &workdir, env_value(&envp, "PATH"))?;
 
         let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
         // Streams the description does not send anywhere are discarded: a file per job would
@@ -625,15 +644,6 @@ impl LocalAdaptor {
         for a in &spec.arguments {
             argv.push(cstring(a.as_bytes(), "an argument")?);
         }
-        let envp = env
-            .into_iter()
-            .map(|(k, v)| {
-                let mut entry = k.into_vec();
-                entry.push(b'=');
-                entry.extend_from_slice(v.as_bytes());
-                cstring(&entry, "an environment variable")
-            })
-            .collect::<Result<Vec<_>>>()?;
         let spawner_gone = matches!(*lock(&self.spawner), SpawnerSlot::Unavailable);
         let monitor_program = match &self.monitor_program {
             Some(_) if self.monitor_discovered && spawner_gone => None,
