@@ -671,6 +671,7 @@ impl LocalAdaptor {
             stop_marker: path_cstring(&job_dir.join(STOP_MARKER), "the job directory")?,
             stop_grace: self.stop_grace,
             monitor_program,
+            spin_for_report: self.cpus_free(),
         };
         let launch_error = |e| Self::launch_error(spec, &program, &workdir, e);
         let via_spawner = match (&plan.monitor_program, &self.monitor_program) {
@@ -715,6 +716,14 @@ impl LocalAdaptor {
             None => self.watch_spawned(&job, job_dir, launched.monitor_pid),
         }
         Ok(job)
+    }
+
+    /// True when this process's running jobs leave a CPU free besides the submitting thread's.
+    fn cpus_free(&self) -> bool {
+        static CPUS: OnceLock<usize> = OnceLock::new();
+        let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let running = lock(&self.watcher).as_ref().map_or(0, |w| w.children());
+        running + 1 < cpus
     }
 
     /// The resources with this machine's attributes, load and free space as of now.

@@ -53,6 +53,8 @@ pub struct LaunchPlan {
     /// Run the monitor as this separate program (`gat-job-monitor`) instead of in this process's
     /// memory, so the monitor does not keep the host's memory alive after the host exits.
     pub monitor_program: Option<CString>,
+    /// Look for the start report before blocking (see `wait_briefly_for_report`).
+    pub spin_for_report: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,7 +357,7 @@ pub(crate) fn launch_via(
     }
     // Only the monitor may hold the write end now: EOF then means it ended without a report.
     drop(report_w);
-    read_report(report_r).map_err(Some)
+    read_report(report_r, plan.spin_for_report).map_err(Some)
 }
 
 /// Every signal blocked in this thread while a monitor is created, so that no handler of the
@@ -434,7 +436,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
         });
     }
 
-    let report = read_report(report_r);
+    let report = read_report(report_r, plan.spin_for_report);
     std::hint::black_box(&start);
     match report {
         Ok(started) => Ok((
@@ -521,7 +523,9 @@ fn fork_monitor(
 
 /// The report comes within a few hundred microseconds (the monitor's setup and the job's
 /// exec): look for it for a while, yielding, before blocking in read. Blocking at once lets this
-/// CPU go idle, and waking an idle CPU costs tens of microseconds on virtual machines.
+/// CPU go idle, and waking an idle CPU costs tens of microseconds on virtual machines. Only
+/// worth it while CPUs are free (`LaunchPlan::spin_for_report`): when jobs keep them busy, the
+/// looking takes time from them.
 fn wait_briefly_for_report(report_r: &OwnedFd) {
     const SPIN: std::time::Duration = std::time::Duration::from_millis(2);
     let started = std::time::Instant::now();
@@ -534,10 +538,12 @@ fn wait_briefly_for_report(report_r: &OwnedFd) {
 
 /// The monitor's 16-byte report `(stage, errno, job_pid, monitor_pid)` from the read end of the
 /// report pipe: the started job, or why it did not start.
-fn read_report(report_r: OwnedFd) -> Result<Launched, LaunchError> {
+fn read_report(report_r: OwnedFd, spin_for_report: bool) -> Result<Launched, LaunchError> {
     let mut report = [0u8; 16];
     let mut got = 0;
-    wait_briefly_for_report(&report_r);
+    if spin_for_report {
+        wait_briefly_for_report(&report_r);
+    }
     let mut reader = std::fs::File::from(report_r);
     while got < report.len() {
         match reader.read(&mut report[got..]) {

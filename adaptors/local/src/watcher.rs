@@ -39,6 +39,8 @@ struct State {
 
 pub struct Watcher {
     state: Mutex<State>,
+    /// Monitors this process started that have not been reaped yet.
+    children: std::sync::atomic::AtomicUsize,
     epoll: Epoll,
     wake: EventFd,
     sink: Arc<Mutex<Option<EventSink>>>,
@@ -61,6 +63,7 @@ impl Watcher {
                 next_token: WAKE_TOKEN + 1,
                 ..State::default()
             }),
+            children: Default::default(),
             epoll: Epoll::new()?,
             wake: EventFd::new()?,
             sink,
@@ -99,6 +102,9 @@ impl Watcher {
         if let Err(e) = self.epoll.add(pidfd.as_raw_fd(), token) {
             return Err((e, child.flatten()));
         }
+        if child.is_some() {
+            self.children.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         st.entries.insert(
             token,
             Entry {
@@ -110,6 +116,11 @@ impl Watcher {
             },
         );
         Ok(())
+    }
+
+    /// Monitors this process started that are still running (or not yet reaped).
+    pub fn children(&self) -> usize {
+        self.children.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True when `monitor_pid` is already watched.
@@ -175,6 +186,7 @@ impl Watcher {
     fn monitor_ended(&self, entry: Entry, closing: bool) {
         let _ = self.epoll.delete(entry.pidfd.as_raw_fd());
         if entry.child.is_some() {
+            self.children.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             if let Err(e) = crate::sys::reap_pidfd(&entry.pidfd) {
                 // ECHILD: another part of this process reaped it already; nothing is lost.
                 tracing::debug!(monitor = entry.monitor_pid, "reaping job monitor: {e}");
