@@ -8,7 +8,9 @@
  * (b) the cost of one GATJob_GetState and one GATJob_GetInfo on a running job (`sleep 30`), in ns
  *     per call (targets < 2 us).
  *
- * Usage: submit_throughput [jobs=200] [getstate_calls=1000000] [getinfo_calls=100000]
+ * Usage: submit_throughput [jobs=200] [getstate_calls=1000000] [getinfo_calls=100000] [host_mib=0]
+ * host_mib: memory the program touches and holds before it starts, as a large host program
+ * (a simulation) would: a fork-based job start pays for it, a shared-memory one does not.
  * Run through `cargo bench --bench submit` (or `make bench`), which builds it against the release
  * library and gives it a fresh GAT_STATE_DIR.
  */
@@ -197,6 +199,8 @@ int main(int argc, char **argv)
     int jobs = argc > 1 ? atoi(argv[1]) : 200;
     long state_calls = argc > 2 ? atol(argv[2]) : 1000000;
     long info_calls = argc > 3 ? atol(argv[3]) : 100000;
+    long host_mib = argc > 4 ? atol(argv[4]) : 0;
+    char *held = NULL;
     GATContext context = GATContext_Create();
     GATResourceBroker broker;
     GATJobDescription true_jd, sleep_jd;
@@ -206,6 +210,17 @@ int main(int argc, char **argv)
     double raw, gat, start, state_ns, info_ns;
     long i;
 
+    if (host_mib > 0) {
+        size_t size = (size_t)host_mib << 20, at;
+        held = malloc(size);
+        if (held == NULL) {
+            fprintf(stderr, "submit_throughput: cannot hold %ld MiB\n", host_mib);
+            return EXIT_FAILURE;
+        }
+        for (at = 0; at < size; at += 4096)
+            held[at] = 1;
+        printf("holding %ld MiB of touched memory\n", host_mib);
+    }
     if (context == NULL)
         die("GATContext_Create");
     broker = GATResourceBroker_Create(context, NULL, NULL);
@@ -254,5 +269,6 @@ int main(int argc, char **argv)
     GATJobDescription_Destroy(&true_jd);
     GATResourceBroker_Destroy(&broker);
     GATContext_Destroy(&context);
+    free(held);
     return EXIT_SUCCESS;
 }
