@@ -261,12 +261,11 @@ pub(crate) fn reset_all_signals() {
     }
 }
 
-/// First steps of a new monitor process (all signals blocked): default dispositions, the job's
-/// stdio on 0, 1, 2, the report pipe on 3, the record log on 4, every other descriptor closed.
-/// `keep_on_exec`: fds 3 and 4 survive execve (for the separate monitor program). Exits after a
-/// report when that fails.
+/// First steps of a new monitor process (all signals blocked): the job's stdio on 0, 1, 2, the
+/// report pipe on 3, the record log on 4, every other descriptor closed. `keep_on_exec`: fds 3
+/// and 4 survive execve (for the separate monitor program). Exits after a report when that
+/// fails. (The dispositions are reset once, in `monitor_body`, after any exec.)
 pub(crate) fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, job_file: RawFd, keep_on_exec: bool) {
-    reset_all_signals();
     // Move the fds we need out of the way, then onto 0, 1, 2 (job stdio), 3 (report), 4 (pid file).
     let wanted = [stdio[0], stdio[1], stdio[2], report_fd, job_file];
     let mut high = [-1 as RawFd; 5];
