@@ -5,10 +5,11 @@
 //!   (an unknown or changed key fails with ssh's "Host key verification failed", never accepted
 //!   silently by this crate). One ControlMaster connection per host (socket in `control_dir`,
 //!   ControlPersist), so a call costs one multiplexed round trip.
-//! - Each job runs under `setsid` on the host behind a small sh wrapper that records its pid and
-//!   exit status in a job directory there (see [`scripts`]): its state survives a dropped
-//!   connection and a restart of the calling process, and [`Adaptor::poll`] asks one host about
-//!   all of its jobs in one round trip.
+//! - Each job runs under `setsid` on the host; its pid and exit status are kept in job files
+//!   there (see [`scripts`]; the exit status is held by the kernel until a poll records it): its
+//!   state survives a dropped connection and a restart of the calling process, and
+//!   [`Adaptor::poll`] asks one host about all of its jobs in one round trip. A submit is one
+//!   round trip that starts no program on the host but the job's own (and one `sleep`).
 //! - Every argument, environment value and path reaches the host as a single-quoted shell word
 //!   ([`quote::sh_quote`]), inside a script sent on ssh's stdin.
 //! - Every call is bounded: ConnectTimeout, ServerAlive, and a process deadline.
@@ -417,7 +418,7 @@ fn parse_status(line: &str, dir: &[u8]) -> NativeState {
     match f.as_slice() {
         ["R", ..] => NativeState::Running,
         ["N"] => NativeState::Lost {
-            reason: format!("the job directory {where_} no longer exists on the host"),
+            reason: format!("the job's files {where_}.* no longer exist on the host"),
         },
         ["L", reason @ ..] => NativeState::Lost {
             reason: format!("{} ({where_})", reason.join(" ")),

@@ -58,9 +58,6 @@ impl Script {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
 }
 
 /// Percent-encode everything but a safe set, so that a value never holds a space or newline

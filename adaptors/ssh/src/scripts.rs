@@ -1,24 +1,36 @@
 //! The POSIX sh scripts run on the hosts. User data enters them only through
 //! [`crate::quote::sh_quote`]; everything else here is constant code.
 //!
-//! Job directory `<area>/.gat/jobs/<id>[.n]/` on the host (`area`: the resource's work_dir, else
-//! `$HOME`):
-//! - `launch` and `run`: the launcher and the monitor (below); `pid`: `JOBPID JOBSTART
-//!   MONITORPID MONITORSTART` (start times from /proc, against pid reuse). The job runs under
-//!   `setsid`: its pid is also its session and process group, which stop() and signal() address;
+//! Job files `<area>/.gat/jobs/<id>[.n].<name>` on the host (`area`: the resource's work_dir,
+//! else `$HOME`; `<id>[.n]` is the job's `dir` in its NativeJob data). Flat files, no directory
+//! per job: a `mkdir` is a process start, about a millisecond of every submit.
+//! - `pid`: `JOBPID JOBSTART PARENTPID` (start time from /proc, against pid reuse), written once
+//!   (O_EXCL: it claims the name) before submit answers. The job runs under `setsid`: its pid is
+//!   also its session and process group, which stop() and signal() address.
 //! - `exit`: `exited N S`, `signaled N S` or `unknown 0 S`, S = 1 when stop() asked for the end;
-//!   written once, atomically (tmp + mv);
+//!   one short write, the same content whoever writes it (below). Empty = not yet.
 //! - `stdout`, `stderr` unless the spec names files; `stop-requested`, `post-stage.claim`,
-//!   `post-staged`, `post-stage-error`, `wrapper.log` (stderr of launcher and monitor).
+//!   `post-staged`, `post-stage-error`, `monitor`, `log` (stderr of the monitor).
+//!
+//! Jobs of older versions have a directory `<id>[.n]/` holding the same names and a `pid` of
+//! `JOBPID JOBSTART MONITORPID MONITORSTART` (their own monitor records the exit); the poll,
+//! stop and signal scripts still serve them.
 //!
 //! Exit code versus signal: a shell's `$?` is 128+N both for "killed by signal N" and for
-//! "exit(128+N)". So no shell is asked. The job's parent is the launcher, which `exec`s `sleep`
-//! right after forking the job and never reaps it (the job's first step, a tiny `sh -c` that then
-//! `exec`s the program in place, waits until that exec happened), so the finished job stays a
-//! zombie. The monitor, a separate detached sh, reads the kernel's raw wait status from field 52
-//! (`exit_code`, Linux >= 3.5) of `/proc/<job>/stat`, ends the launcher and writes `exit`. It
-//! looks every 10 ms during the first second, then every 50 ms, 200 ms, and after a minute once a
-//! second (one `sleep` fork per look). Hosts without that /proc field record `unknown`.
+//! "exit(128+N)". So no shell is asked: the job's parent never reaps it, the finished job stays a
+//! zombie, and the kernel's raw wait status is read from field 52 (`exit_code`, Linux >= 3.5) of
+//! `/proc/<job>/stat` (hosts without that field record `unknown`).
+//!
+//! The submit shell starts no program itself and waits for nothing but the job's pid: it forks a
+//! subshell P that forks the job J and then `exec`s `sleep` (the parent that never reaps). J
+//! redirects its stdio, waits without a process start until P is `sleep` (a shell may reap a
+//! child that ends before that: dash did, 1 in 400 runs), sets its environment and `exec`s
+//! `setsid` (no fork: J is no group leader), which `exec`s the program. The submit shell learns
+//! J's pid through a command substitution, fills `pid` and answers. The exit status is recorded
+//! by the poll, stop and signal scripts ([`REAPER`]) when they find J a zombie of P, which they
+//! then end. The first poll that sees J running also starts a monitor (once: `monitor` is its
+//! lock) that looks with growing pauses (1 s to a minute) and does the same, so a job nobody
+//! asks about any more leaves no zombie and no `sleep` behind.
 
 use std::path::{Path, PathBuf};
 
@@ -43,11 +55,22 @@ pub mod code {
     pub const MKDIR: i32 = 34;
 }
 
-/// Shared prelude: marker, tool paths, and a failure helper that removes a half-made job dir.
+/// Shared prelude: marker, tool paths and a failure helper (nothing to undo: the job's files
+/// are made only once it starts). Tools are looked up with builtins: a command substitution
+/// would fork.
 const PRELUDE: &str = r#"printf 'GAT-BEGIN\n'
-gat_fail() { gat_c=$1; shift; printf '%s\n' "$*" >&2; [ -n "${d:-}" ] && [ -z "${gat_keep:-}" ] && rm -rf -- "$d"; exit "$gat_c"; }
-gat_setsid=$(command -v setsid) || gat_fail 20 "setsid (util-linux) is not installed on this host"
-gat_sleep=$(command -v sleep) || gat_fail 20 "sleep is not installed on this host"
+gat_fail() { gat_c=$1; shift; printf '%s\n' "$*" >&2; exit "$gat_c"; }
+gat_which() {
+  gat_found=; IFS=:; set -f
+  for gat_p in $PATH; do
+    case $gat_p in /*) [ -f "$gat_p/$1" ] && [ -x "$gat_p/$1" ] && { gat_found=$gat_p/$1; break; } ;; esac
+  done
+  unset IFS; set +f; [ -n "$gat_found" ]
+}
+gat_which setsid || gat_fail 20 "setsid (util-linux) is not installed on this host"
+gat_setsid=$gat_found
+gat_which sleep || gat_fail 20 "sleep is not installed on this host"
+gat_sleep=$gat_found
 "#;
 
 /// Everything the submit script needs, already validated (no NUL, valid env names).
@@ -99,7 +122,7 @@ fn under_wd(s: &mut Script, p: &Path) {
     }
 }
 
-/// Part 1 of a submit: job dir, working dir, checks, directories for staging. Leaves `$d`, `$wd`.
+/// Part 1 of a submit: job name, working dir, checks, directories for staging. Leaves `$d`, `$wd`.
 pub fn prepare(l: &Launch) -> Script {
     let mut s = Script::new();
     s.code(PRELUDE);
@@ -112,9 +135,11 @@ pub fn prepare(l: &Launch) -> Script {
     s.code("[ -d \"$gat_base\" ] || mkdir -p -- \"$gat_base\" || gat_fail 21 \"cannot create $gat_base\"\n");
     s.code("gat_id=").word(dir_name(l.id)).code("\n");
     s.code(
-        r#"d="$gat_base/$gat_id"; gat_n=0
-while ! mkdir -m 700 -- "$d" 2>/dev/null; do
-  gat_n=$((gat_n+1)); [ $gat_n -lt 1000 ] || { d=; gat_fail 21 "cannot create a job directory under $gat_base"; }
+        r#"# The job's name: a free one (no pid file, no older job dir); the pid file claims it at the end.
+[ -w "$gat_base" ] || gat_fail 21 "cannot write job files into $gat_base"
+d="$gat_base/$gat_id"; gat_n=0
+while [ -e "$d.pid" ] || [ -e "$d" ]; do
+  gat_n=$((gat_n+1)); [ $gat_n -lt 1000 ] || gat_fail 21 "cannot find a free job name under $gat_base"
   d="$gat_base/$gat_id.$gat_n"
 done
 cd -- "$gat_area" 2>/dev/null || gat_fail 22 "cannot enter $gat_area"
@@ -171,7 +196,7 @@ pub fn prepare_answer(s: &mut Script) {
     s.code("printf '%s\\0%s\\0' \"$d\" \"$wd\"\n");
 }
 
-/// Re-enter a prepared job dir in a later script (after staging).
+/// Re-enter a prepared job in a later script (after staging).
 pub fn resume(d: &[u8], wd: &[u8]) -> Script {
     let mut s = Script::new();
     s.code(PRELUDE);
@@ -180,155 +205,154 @@ pub fn resume(d: &[u8], wd: &[u8]) -> Script {
     s
 }
 
-/// Part 2: start the job and its monitor, record their pids. Answers `d\0wd\0host\0pid\0`.
-///
-/// The launcher starts in the background (its own session) and writes the job's pid to `cpid`
-/// right after forking it; the monitor is started without waiting for it. The `pid` file is
-/// written here, before the answer.
+/// Part 2: start the job, record its pid. Answers `d\0wd\0host\0pid\0`. See the module doc.
 pub fn launch(s: &mut Script, l: &Launch) {
-    s.code("printf '%s' ")
-        .word(launcher(l).into_bytes())
-        .code(" > \"$d/launch\" || gat_fail 26 \"cannot write $d/launch\"\n");
-    s.code("printf '%s' ")
-        .word(MONITOR)
-        .code(" > \"$d/run\" || gat_fail 26 \"cannot write $d/run\"\n");
     s.code(
-        r#"gat_stat() { { IFS= read -r gat_l < "/proc/$1/stat"; } 2>/dev/null || return 1; gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f; gat_ppid=$2; gat_start=${20}; }
-"$gat_setsid" /bin/sh "$d/launch" "$d" "$wd" "$gat_setsid" "$gat_sleep" </dev/null >/dev/null 2>"$d/wrapper.log" &
-# The launcher writes the job's pid within a millisecond or two: look without forking first.
-gat_i=0; gat_cpid=
-until { IFS= read -r gat_cpid < "$d/cpid"; } 2>/dev/null; do
-  gat_i=$((gat_i+1))
-  if [ $gat_i -gt 300 ]; then
-    [ $gat_i -gt 2300 ] && gat_fail 27 "the job did not start within 10 s: $(cat "$d/wrapper.log" 2>/dev/null)"
-    "$gat_sleep" 0.005
-  fi
-done
+        r#"gat_cpid=$( (
+  exec </dev/null 2>/dev/null
+  (
+    # Let go of the pipe to the submit shell first: creating the output files may wait for a
+    # busy file system's journal, and nothing needs to wait for that.
+    exec >/dev/null
+    exec <"#,
+    );
+    match l.stdin {
+        Some(p) => s.path(p),
+        None => s.code("/dev/null"),
+    };
+    s.code(" >");
+    match l.stdout {
+        Some(p) => s.path(p),
+        None => s.code("\"$d.stdout\""),
+    };
+    s.code(" 2>");
+    match l.stderr {
+        Some(p) => s.path(p),
+        None => s.code("\"$d.stderr\""),
+    };
+    s.code(
+        r#"
+    { IFS= read -r gat_l < /proc/self/stat; } 2>/dev/null; gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f
+    gat_i=0
+    while [ $gat_i -lt 100000 ]; do { read -r gat_c < "/proc/$2/comm"; } 2>/dev/null || break; [ "$gat_c" != sh ] && break; gat_i=$((gat_i+1)); done
+"#,
+    );
+    for (k, v) in l.environment {
+        // Names were checked to be identifiers; values are quoted words.
+        s.code("    export ").code(k).code("=").word(v).code("\n");
+    }
+    for (k, rel) in l.workdir_env {
+        s.code("    export ").code(k).code("=");
+        under_wd(s, rel);
+        s.code("\n");
+    }
+    s.code("    exec \"$gat_setsid\" -- ").word(l.executable);
+    for a in l.arguments {
+        s.code(" ").word(a);
+    }
+    s.code(
+        r#"
+  ) &
+  echo $!
+  exec "$gat_sleep" 2147483647 >/dev/null
+) & )
 case $gat_cpid in
-  ''|*[!0-9]*) gat_fail 28 "the job did not start: ${gat_cpid#error } $(cat "$d/wrapper.log" 2>/dev/null)" ;;
+  ''|*[!0-9]*) gat_fail 28 "the job did not start" ;;
 esac
-gat_stat "$gat_cpid" || gat_fail 28 "the job's process vanished at once"
-gat_cstart=$gat_start; gat_parent=$gat_ppid
-"$gat_setsid" /bin/sh "$d/run" "$d" "$gat_cpid" "$gat_parent" "$gat_sleep" </dev/null >/dev/null 2>>"$d/wrapper.log" &
-gat_w=$!
-gat_stat $gat_w; gat_wstart=$gat_start
-# One write() of a short line, before submit returns (no reader comes earlier): no mv needed.
-printf '%s %s %s %s\n' "$gat_cpid" "$gat_cstart" "$gat_w" "$gat_wstart" > "$d/pid"
+{ IFS= read -r gat_l < "/proc/$gat_cpid/stat"; } 2>/dev/null || gat_fail 28 "the job's process vanished at once"
+gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f
+# One write() of a short line, before submit returns (no reader comes earlier); O_EXCL: only
+# a submit of the same job id at the same moment could have taken the name since.
+set -C
+{ printf '%s %s %s\n' "$gat_cpid" "${20}" "$2" > "$d.pid"; } 2>/dev/null || { kill -9 "$gat_cpid" "$2"; gat_fail 21 "job name $d taken by another submit"; }
+set +C
 { read -r gat_host < /proc/sys/kernel/hostname; } 2>/dev/null || gat_host=$(uname -n)
 printf '%s\0%s\0%s\0%s\0' "$d" "$wd" "$gat_host" "$gat_cpid"
 "#,
     );
 }
 
-/// The launcher: `sh launch DIR WORKDIR SETSID SLEEP`, run under `setsid` (its own session).
-/// Starts the job under `setsid` (the job's own session and process group), writes its pid,
-/// then becomes a `sleep` that never reaps it. The job's first step (`gat_gate`) waits until
-/// that exec happened, so a job that dies at once still stays a zombie for the monitor.
-fn launcher(l: &Launch) -> Script {
-    let mut s = Script::new();
-    s.code(
-        r#"d=$1; wd=$2; gat_setsid=$3; gat_sleep=$4
-cd -- "$wd" || { echo "error cannot enter the working directory" > "$d/cpid"; exit 1; }
-gat_gate='gat_i=0; while [ $gat_i -lt 100000 ]; do { read -r gat_c < /proc/$PPID/comm; } 2>/dev/null || break; [ "$gat_c" != sh ] && break; gat_i=$((gat_i+1)); done; unset gat_i gat_c; exec "$@"'
-"#,
-    );
-    for (k, v) in l.environment {
-        // Names were checked to be identifiers; values are quoted words.
-        s.code(k).code("=").word(v).code(" ");
-    }
-    for (k, rel) in l.workdir_env {
-        s.code(k).code("=");
-        under_wd(&mut s, rel);
-        s.code(" ");
-    }
-    s.code("\"$gat_setsid\" -- /bin/sh -c \"$gat_gate\" gat-job ")
-        .word(l.executable);
-    for a in l.arguments {
-        s.code(" ").word(a);
-    }
-    s.code(" < ");
-    match l.stdin {
-        Some(p) => s.path(p),
-        None => s.code("/dev/null"),
-    };
-    s.code(" > ");
-    match l.stdout {
-        Some(p) => s.path(p),
-        None => s.code("\"$d/stdout\""),
-    };
-    s.code(" 2> ");
-    match l.stderr {
-        Some(p) => s.path(p),
-        None => s.code("\"$d/stderr\""),
-    };
-    s.code(
-        r#" &
-echo $! > "$d/cpid"
-exec "$gat_sleep" 2147483647
-"#,
-    );
-    s
-}
-
-/// The monitor: `sh run DIR JOBPID PARENTPID SLEEP`. Waits (polling /proc) until the job is a
-/// zombie, reads its raw wait status, kills the non-reaping parent, writes `exit` atomically.
-const MONITOR: &str = r#"d=$1; gat_cpid=$2; gat_parent=$3; gat_sleep=$4
-gat_stat() { { IFS= read -r gat_l < "/proc/$1/stat"; } 2>/dev/null || return 1; gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f; gat_state=$1; gat_start=${20}; gat_code=${50:-}; }
-gat_pstart=; gat_stat $gat_parent && gat_pstart=$gat_start
-gat_n=0; gat_iv=0.01; gat_raw=
-while gat_stat $gat_cpid; do
-  if [ "$gat_state" = Z ] || [ "$gat_state" = X ]; then
-    gat_raw=$gat_code
-    set -- /proc/$gat_cpid/task/*
-    [ $# -le 1 ] && break  # a zombie leader with live threads is still running
+/// Shell functions of the poll, stop and signal scripts and the monitor.
+///
+/// `gat_look DIR`: 0 while the job runs; 1 when it ended and `exit` holds its status (read into
+/// `gat_a gat_b gat_c`), recorded here if the job was a zombie of its parent P, which is then
+/// ended; 2 when it is gone and nothing recorded its status (P was killed, or no job started).
+const REAPER: &str = r#"gat_files() { if [ -d "$1" ]; then gat_f=$1/; else gat_f=$1.; fi; }
+gat_pids() { gat_pid=; gat_st=; gat_par=; gat_old=; { IFS=' ' read -r gat_pid gat_st gat_par gat_old < "${gat_f}pid"; } 2>/dev/null; }
+gat_stat() { { IFS= read -r gat_l < "/proc/$1/stat"; } 2>/dev/null || return 1; gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f; gat_state=$1; gat_ppid=$2; gat_start=${20}; gat_code=${50:-}; }
+gat_exit() { gat_a=; gat_b=; gat_c=; { IFS=' ' read -r gat_a gat_b gat_c < "${gat_f}exit"; } 2>/dev/null; [ -n "$gat_a" ]; }
+gat_look() {
+  gat_files "$1"
+  gat_exit && return 1
+  gat_pids
+  if [ -n "$gat_old" ]; then
+    # An older version's job: its own monitor (pid and start in fields 3 and 4) records the exit.
+    gat_stat "$gat_par" && [ "$gat_start" = "$gat_old" ] && [ "$gat_state" != Z ] && return 0
+    gat_stat "$gat_pid" && [ "$gat_start" = "$gat_st" ] && [ "$gat_state" != Z ] && return 0
+    gat_exit && return 1
+    return 2
   fi
-  gat_n=$((gat_n+1))
-  case $gat_n in 100) gat_iv=0.05 ;; 280) gat_iv=0.2 ;; 530) gat_iv=1 ;; esac
-  "$gat_sleep" $gat_iv
-done
-gat_stop=0; [ -e "$d/stop-requested" ] && gat_stop=1
-# Free the zombie: end its parent (checked by start time, against pid reuse).
-gat_stat $gat_parent && [ "$gat_start" = "$gat_pstart" ] && kill -9 $gat_parent 2>/dev/null
-case $gat_raw in
-  ''|*[!0-9]*) gat_res="unknown 0" ;;
-  *) if [ $((gat_raw & 127)) -eq 0 ]; then gat_res="exited $(((gat_raw >> 8) & 255))"; else gat_res="signaled $((gat_raw & 127))"; fi ;;
-esac
-printf '%s %s\n' "$gat_res" "$gat_stop" > "$d/exit.tmp" && mv -f "$d/exit.tmp" "$d/exit"
-"#;
-
-/// Helpers of the poll and stop scripts.
-const ALIVE: &str = r#"gat_alive() {
-  [ -n "$1" ] || return 1
-  gat_want=$2
-  { IFS= read -r gat_l < "/proc/$1/stat"; } 2>/dev/null || return 1
-  gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f
-  [ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$gat_want" ]
+  if [ -z "$gat_pid" ] || ! gat_stat "$gat_pid" || [ "$gat_start" != "$gat_st" ]; then
+    gat_exit && return 1  # another reaper was quicker
+    # Gone unrecorded (it died before P became sleep, or P was killed): end P if it is still
+    # there. Started no later than the job, it is P and not a later process with its pid.
+    [ -n "$gat_par" ] && gat_stat "$gat_par" && [ "$gat_start" -le "${gat_st:-0}" ] && kill -9 "$gat_par" 2>/dev/null
+    return 2
+  fi
+  case $gat_state in Z|X) ;; *) return 0 ;; esac
+  set -- /proc/$gat_pid/task/*
+  [ $# -le 1 ] || return 0  # a zombie leader with live threads still runs
+  [ "$gat_ppid" = "$gat_par" ] || return 2  # P is gone: init reaps the job, its status is lost
+  case $gat_code in
+    ''|*[!0-9]*) gat_res="unknown 0" ;;
+    *) if [ $((gat_code & 127)) -eq 0 ]; then gat_res="exited $(((gat_code >> 8) & 255))"; else gat_res="signaled $((gat_code & 127))"; fi ;;
+  esac
+  gat_s=0; [ -e "${gat_f}stop-requested" ] && gat_s=1
+  # Same content whoever writes it (the zombie's status does not change); one short write.
+  printf '%s %s\n' "$gat_res" "$gat_s" > "${gat_f}exit" || return 2
+  # The job is still P's zombie, so P is still this job's: end it (init then reaps the job).
+  kill -9 "$gat_par" 2>/dev/null
+  gat_exit
+  return 1
 }
-gat_pids() { gat_pid=; gat_st=; gat_wpid=; gat_wst=; { IFS=' ' read -r gat_pid gat_st gat_wpid gat_wst < "$1/pid"; } 2>/dev/null; }
 "#;
 
 /// One status line per job dir, in order:
 /// `F how n stop claim` | `R` | `N` | `L reason`.
+/// A running job without a monitor gets one here (see the module doc).
 pub fn poll(jobs: &[(&[u8], bool)]) -> Script {
     let mut s = Script::new();
-    s.code("printf 'GAT-BEGIN\\n'\n").code(ALIVE);
+    s.code("printf 'GAT-BEGIN\\n'\n").code(REAPER);
     s.code(
         r#"gat_finished() {
-  IFS=' ' read -r gat_a gat_b gat_c < "$1/exit" || return 1
   gat_claim=0
-  if [ "$2" = 1 ] && [ ! -e "$1/post-staged" ] && mkdir "$1/post-stage.claim" 2>/dev/null; then gat_claim=1; fi
+  if [ "$2" = 1 ] && [ ! -e "${gat_f}post-staged" ] && mkdir "${gat_f}post-stage.claim" 2>/dev/null; then gat_claim=1; fi
   echo "F $gat_a $gat_b ${gat_c:-0} $gat_claim"
 }
+gat_watch() {
+  [ -z "$gat_old" ] && [ ! -e "${gat_f}monitor" ] || return 0
+  # `true`, a regular builtin: a failed redirection does not end the script.
+  set -C; { true > "${gat_f}monitor"; } 2>/dev/null; gat_ok=$?; set +C
+  [ $gat_ok = 0 ] || return 0
+  gat_md=$1
+  (
+    gat_iv=1
+    while sleep $gat_iv && gat_look "$gat_md"; do
+      [ $gat_iv -lt 60 ] && gat_iv=$((gat_iv * 2))
+    done
+  ) </dev/null >/dev/null 2>>"${gat_f}log" &
+}
 gat_one() {
-  if [ -f "$1/exit" ]; then gat_finished "$@" && return
-  elif [ ! -d "$1" ]; then echo N; return
-  fi
-  gat_pids "$1"
-  if gat_alive "$gat_wpid" "$gat_wst" || gat_alive "$gat_pid" "$gat_st"; then echo R; return; fi
-  # The monitor may have finished between the checks.
-  if [ -f "$1/exit" ]; then gat_finished "$@" && return; fi
-  if [ -n "$gat_wpid" ]; then echo "L the job monitor (pid $gat_wpid) is gone and recorded no exit status"
-  else echo "L the job never started"; fi
+  gat_look "$1"
+  case $? in
+    0) gat_watch "$1"; echo R ;;
+    1) gat_finished "$@" ;;
+    *) if [ ! -e "${gat_f}pid" ]; then echo N
+       elif [ -z "$gat_pid" ]; then echo "L the job never started"
+       elif [ -n "$gat_old" ]; then echo "L the job monitor (pid $gat_par) is gone and recorded no exit status"
+       else echo "L the job (pid $gat_pid) is gone and so is its parent (pid $gat_par), which held its exit status"
+       fi ;;
+  esac
 }
 "#,
     );
@@ -340,38 +364,44 @@ gat_one() {
     s
 }
 
-/// True once no process of the job's group is alive (zombies count as gone).
+/// True while a process of the job's group is alive (zombies count as gone). `kill -0` first:
+/// it counts zombies too, but answers without reading every /proc entry.
 const GROUP_ALIVE: &str = r#"gat_group_alive() {
-  for gat_f in /proc/[0-9]*/stat; do
-    { IFS= read -r gat_l < "$gat_f"; } 2>/dev/null || continue
+  kill -0 -"$gat_pid" 2>/dev/null || return 1
+  for gat_sf in /proc/[0-9]*/stat; do
+    { IFS= read -r gat_l < "$gat_sf"; } 2>/dev/null || continue
     gat_r=${gat_l##*) }; set -f; set -- $gat_r; set +f
-    [ "$3" = "$gat_cpid" ] && [ "$1" != Z ] && [ "$1" != X ] && return 0
+    [ "$3" = "$gat_pid" ] && [ "$1" != Z ] && [ "$1" != X ] && return 0
   done
   return 1
 }
 "#;
 
 /// TERM to the job's process group, `grace_ticks` x 50 ms, KILL, then wait (10 s) until the
-/// exit is recorded and the group is empty. Prints `done` for an already finished job.
+/// exit is recorded (or the job is gone) and the group is empty. Prints `done` for an already
+/// finished job.
 pub fn stop(dir: &[u8], grace_ticks: u32) -> Script {
     let mut s = Script::new();
-    s.code("printf 'GAT-BEGIN\\n'\n").code(GROUP_ALIVE);
+    s.code("printf 'GAT-BEGIN\\n'\n")
+        .code(REAPER)
+        .code(GROUP_ALIVE);
     s.code("d=").word(dir).code("\n");
     s.code(&format!(
-        r#"[ -f "$d/exit" ] && {{ echo done; exit 0; }}
-[ -f "$d/pid" ] || {{ echo "no job in $d" >&2; exit 30; }}
-IFS=' ' read -r gat_cpid gat_cst < "$d/pid"
-: > "$d/stop-requested"
-kill -15 -$gat_cpid 2>/dev/null
+        r#"gat_look "$d"; [ $? = 1 ] && {{ echo done; exit 0; }}
+[ -f "${{gat_f}}pid" ] || {{ echo "no job in $d" >&2; exit 30; }}
+gat_ended() {{ gat_look "$d"; [ $? != 0 ] && ! gat_group_alive; }}
+: > "${{gat_f}}stop-requested"
+# Before its exec of setsid (a millisecond after submit) the job has no group of its own yet.
+kill -15 -$gat_pid 2>/dev/null || kill -15 $gat_pid 2>/dev/null
 gat_i=0
 while [ $gat_i -lt {grace_ticks} ]; do
-  if [ -f "$d/exit" ] && ! gat_group_alive; then echo stopped; exit 0; fi
+  gat_ended && {{ echo stopped; exit 0; }}
   sleep 0.05; gat_i=$((gat_i+1))
 done
-kill -9 -$gat_cpid 2>/dev/null
+kill -9 -$gat_pid 2>/dev/null || kill -9 $gat_pid 2>/dev/null
 gat_i=0
 while [ $gat_i -lt 200 ]; do
-  if [ -f "$d/exit" ] && ! gat_group_alive; then echo killed; exit 0; fi
+  gat_ended && {{ echo killed; exit 0; }}
   sleep 0.05; gat_i=$((gat_i+1))
 done
 echo "processes of the job survive SIGKILL after 10 s" >&2; exit 31
@@ -380,17 +410,21 @@ echo "processes of the job survive SIGKILL after 10 s" >&2; exit 31
     s
 }
 
+/// Checks shared by the signal scripts: the job must exist and run.
+const RUNNING: &str = r#"gat_look "$d"; gat_rc=$?
+[ $gat_rc = 1 ] && { echo "the job has finished" >&2; exit 32; }
+[ -f "${gat_f}pid" ] || { echo "no job in $d" >&2; exit 30; }
+[ $gat_rc = 2 ] && { echo "the job's process is gone" >&2; exit 32; }
+"#;
+
 /// Deliver signal `n` to the job's process group.
 pub fn signal(dir: &[u8], n: i32) -> Script {
     let mut s = Script::new();
-    s.code("printf 'GAT-BEGIN\\n'\n");
-    s.code("d=").word(dir).code("\n");
+    s.code("printf 'GAT-BEGIN\\n'\n").code(REAPER);
+    s.code("d=").word(dir).code("\n").code(RUNNING);
+    // Before its exec of setsid the job has no group of its own yet (see stop).
     s.code(&format!(
-        r#"[ -f "$d/exit" ] && {{ echo "the job has finished" >&2; exit 32; }}
-[ -f "$d/pid" ] || {{ echo "no job in $d" >&2; exit 30; }}
-IFS=' ' read -r gat_cpid gat_cst < "$d/pid"
-kill -{n} -$gat_cpid || exit 33
-"#
+        "kill -{n} -$gat_pid 2>/dev/null || kill -{n} $gat_pid || exit 33\n"
     ));
     s
 }
@@ -399,14 +433,10 @@ kill -{n} -$gat_cpid || exit 33
 /// /proc/PID/status). Prints `caught` or `not-caught`.
 pub fn signal_if_caught(dir: &[u8], n: i32) -> Script {
     let mut s = Script::new();
-    s.code("printf 'GAT-BEGIN\\n'\n").code(ALIVE);
-    s.code("d=").word(dir).code("\n");
+    s.code("printf 'GAT-BEGIN\\n'\n").code(REAPER);
+    s.code("d=").word(dir).code("\n").code(RUNNING);
     s.code(&format!(
-        r#"[ -f "$d/exit" ] && {{ echo "the job has finished" >&2; exit 32; }}
-[ -f "$d/pid" ] || {{ echo "no job in $d" >&2; exit 30; }}
-gat_pids "$d"
-gat_alive "$gat_pid" "$gat_st" || {{ echo "the job's process is gone" >&2; exit 32; }}
-gat_mask=
+        r#"gat_mask=
 while read -r gat_k gat_v; do [ "$gat_k" = SigCgt: ] && gat_mask=$gat_v; done < "/proc/$gat_pid/status"
 [ -n "$gat_mask" ] || {{ echo "cannot read the job's signal handlers" >&2; exit 33; }}
 gat_i=0
@@ -483,12 +513,13 @@ pub fn mkdir(dir: &Path) -> Script {
 pub fn post_staged(dir: &[u8], error: Option<&str>) -> Script {
     let mut s = Script::new();
     s.code("printf 'GAT-BEGIN\\n'\nd=").word(dir).code("\n");
+    s.code("if [ -d \"$d\" ]; then gat_f=$d/; else gat_f=$d.; fi\n");
     if let Some(e) = error {
         s.code("printf '%s\\n' ")
             .word(e)
-            .code(" > \"$d/post-stage-error\"\n");
+            .code(" > \"${gat_f}post-stage-error\"\n");
     }
-    s.code(": > \"$d/post-staged\"\n");
+    s.code(": > \"${gat_f}post-staged\"\n");
     s
 }
 

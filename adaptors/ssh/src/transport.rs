@@ -4,11 +4,11 @@
 //! Remote work is a POSIX sh script sent on ssh's stdin to `exec /bin/sh -s`, so the remote
 //! command line is a constant and the user's login shell (bash, zsh, even csh) never parses our
 //! data. The script prints [`BEGIN`] before its answer, so whatever a login script prints first is
-//! skipped. stdin/stdout/stderr of ssh are files, never pipes: a ControlPersist master that an
-//! older ssh forks off cannot hold a pipe open and make us wait.
+//! skipped. stdin/stdout/stderr of ssh are anonymous files, never pipes (see `scratch`).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -182,43 +182,64 @@ impl Transport {
         o
     }
 
-    fn io_files(&self) -> [PathBuf; 3] {
+    /// An anonymous file (O_TMPFILE: no name to create and remove on every call; nobody else can
+    /// open it) in /dev/shm, whose memory file system has no journal for a busy disk to stall,
+    /// else in `control_dir`; else a named file there, unlinked at once. ssh's stdin, stdout and
+    /// stderr are such files, never pipes: a ControlPersist master that an older ssh forks off
+    /// cannot hold a file open and make us wait.
+    fn scratch(&self) -> Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = &self.control_dir;
+        let anonymous = |d: &Path| {
+            fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_TMPFILE)
+                .open(d)
+        };
+        if let Ok(f) = anonymous(Path::new("/dev/shm")).or_else(|_| anonymous(dir)) {
+            return Ok(f);
+        }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let base = format!("io-{}-{n}", std::process::id());
-        ["in", "out", "err"].map(|s| self.control_dir.join(format!("{base}.{s}")))
+        let path = dir.join(format!("io-{}-{n}", std::process::id()));
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        let _ = fs::remove_file(&path);
+        Ok(f)
     }
 
     /// Run `script` with `/bin/sh -s` on `host`, bounded by `timeout`.
     pub fn run(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
-        let [fin, fout, ferr] = self.io_files();
-        let result = (|| {
-            fs::write(&fin, script)
-                .map_err(|e| Error::io(format!("writing {}", fin.display()), e))?;
-            let mut cmd = Command::new("ssh");
-            cmd.args(self.options(host))
-                .arg("--")
-                .arg(&host.target)
-                .arg("exec /bin/sh -s");
-            let (code, out, err) =
-                self.spawn_wait(host, cmd, &fin, &fout, &ferr, timeout, "ssh")?;
-            if code == 255 && !contains(&out, BEGIN) {
-                return Err(connection_error(host, "ssh", &err));
-            }
-            let out = match find(&out, BEGIN) {
-                Some(i) => out[i + BEGIN.len()..].to_vec(),
-                None => {
-                    return Err(Error::Failed(format!(
-                        "ssh to {} ran no script (exit {code}): {err}",
-                        host.contact
-                    )))
-                }
-            };
-            Ok(Answer { code, out, err })
-        })();
-        for f in [&fin, &fout, &ferr] {
-            let _ = fs::remove_file(f);
+        let input = self.scratch()?;
+        (&input)
+            .write_all(script)
+            .and_then(|()| (&input).seek(SeekFrom::Start(0)).map(drop))
+            .map_err(|e| Error::io("writing the remote script to a scratch file", e))?;
+        let mut cmd = Command::new("ssh");
+        cmd.args(self.options(host))
+            .arg("--")
+            .arg(&host.target)
+            .arg("exec /bin/sh -s");
+        let (code, out, err) = self.spawn_wait(host, cmd, input, timeout, "ssh")?;
+        if code == 255 && !contains(&out, BEGIN) {
+            return Err(connection_error(host, "ssh", &err));
         }
-        result
+        let out = match find(&out, BEGIN) {
+            Some(i) => out[i + BEGIN.len()..].to_vec(),
+            None => {
+                return Err(Error::Failed(format!(
+                    "ssh to {} ran no script (exit {code}): {err}",
+                    host.contact
+                )))
+            }
+        };
+        Ok(Answer { code, out, err })
     }
 
     /// Run scp with `args` (sources and destination, already host-prefixed where remote).
@@ -229,80 +250,54 @@ impl Transport {
         args: &[OsString],
         timeout: Duration,
     ) -> Result<()> {
-        let [fin, fout, ferr] = self.io_files();
-        let result = (|| {
-            File::create(&fin).map_err(|e| Error::io(format!("creating {}", fin.display()), e))?;
-            let mut cmd = Command::new("scp");
-            // -s: SFTP protocol, so remote paths are never handed to a remote shell.
-            cmd.arg("-s").arg("-q").arg("-p");
-            if recursive {
-                cmd.arg("-r");
-            }
-            cmd.args(self.options(host)).arg("--").args(args);
-            let (code, _out, err) =
-                self.spawn_wait(host, cmd, &fin, &fout, &ferr, timeout, "scp")?;
-            if code == 0 {
-                return Ok(());
-            }
-            Err(scp_error(host, &err))
-        })();
-        for f in [&fin, &fout, &ferr] {
-            let _ = fs::remove_file(f);
+        let mut cmd = Command::new("scp");
+        // -s: SFTP protocol, so remote paths are never handed to a remote shell.
+        cmd.arg("-s").arg("-q").arg("-p");
+        if recursive {
+            cmd.arg("-r");
         }
-        result
+        cmd.args(self.options(host)).arg("--").args(args);
+        let (code, _out, err) = self.spawn_wait(host, cmd, self.scratch()?, timeout, "scp")?;
+        if code == 0 {
+            return Ok(());
+        }
+        Err(scp_error(host, &err))
     }
 
     /// Close the host's master connection (bounded; errors ignored: it may be gone already).
     pub fn close_master(&self, host: &Host) {
-        let [fin, fout, ferr] = self.io_files();
-        if File::create(&fin).is_ok() {
-            let mut cmd = Command::new("ssh");
-            cmd.args(self.options(host))
-                .arg("-O")
-                .arg("exit")
-                .arg("--")
-                .arg(&host.target);
-            let _ = self.spawn_wait(
-                host,
-                cmd,
-                &fin,
-                &fout,
-                &ferr,
-                Duration::from_secs(3),
-                "ssh -O exit",
-            );
-        }
-        for f in [&fin, &fout, &ferr] {
-            let _ = fs::remove_file(f);
-        }
+        let Ok(input) = self.scratch() else { return };
+        let mut cmd = Command::new("ssh");
+        cmd.args(self.options(host))
+            .arg("-O")
+            .arg("exit")
+            .arg("--")
+            .arg(&host.target);
+        let _ = self.spawn_wait(host, cmd, input, Duration::from_secs(3), "ssh -O exit");
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn spawn_wait(
         &self,
         host: &Host,
         mut cmd: Command,
-        fin: &Path,
-        fout: &Path,
-        ferr: &Path,
+        input: File,
         timeout: Duration,
         what: &str,
     ) -> Result<(i32, Vec<u8>, String)> {
-        let open = |p: &Path, create: bool| {
-            let r = if create {
-                File::create(p)
-            } else {
-                File::open(p)
-            };
-            r.map_err(|e| Error::io(format!("opening {}", p.display()), e))
+        let (out, err) = (self.scratch()?, self.scratch()?);
+        let clone = |f: &File| {
+            f.try_clone()
+                .map_err(|e| Error::io("duplicating a scratch file descriptor", e))
         };
-        cmd.stdin(Stdio::from(open(fin, false)?))
-            .stdout(Stdio::from(open(fout, true)?))
-            .stderr(Stdio::from(open(ferr, true)?));
+        cmd.stdin(Stdio::from(input))
+            .stdout(Stdio::from(clone(&out)?))
+            .stderr(Stdio::from(clone(&err)?));
         let start = Instant::now();
         let mut child = cmd.spawn().map_err(|e| {
             Error::Failed(format!("cannot run {what} (is OpenSSH installed?): {e}"))
         })?;
+        // The parent's copies of the child's descriptors go with `cmd`.
+        drop(cmd);
         let status = wait_deadline(&mut child, timeout)
             .map_err(|e| Error::io(format!("waiting for {what} to {}", host.contact), e))?;
         let Some(status) = status else {
@@ -312,13 +307,24 @@ impl Transport {
             )));
         };
         tracing::trace!(host = %host.contact, what, elapsed = ?start.elapsed(), "ssh call");
-        let out = fs::read(fout).unwrap_or_default();
-        let err = String::from_utf8_lossy(&fs::read(ferr).unwrap_or_default())
-            .trim()
-            .to_string();
+        let out = read_all(&out);
+        let err = String::from_utf8_lossy(&read_all(&err)).trim().to_string();
         let err = truncate(err, 2000);
         // A signal-killed ssh has no code: treat as a connection failure.
         Ok((status.code().unwrap_or(255), out, err))
+    }
+}
+
+/// Everything in a scratch file, from its start (the child moved the shared offset).
+fn read_all(f: &File) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match f.read_at(&mut chunk, buf.len() as u64) {
+            Ok(0) | Err(_) => return buf,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
     }
 }
 
@@ -336,25 +342,65 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-/// Wait for `child` until `timeout`; on expiry kill and reap it and return None.
+/// Wait for `child` until `timeout`; on expiry kill and reap it and return None. Sleeps in
+/// poll(2) on a pidfd (woken when the child ends: a multiplexed call takes a few ms, and a
+/// polling loop's wake-ups come late on a busy machine); where there is none, looks every
+/// 100 us for the first 50 ms, then backs off to 5 ms.
 fn wait_deadline(
     child: &mut Child,
     timeout: Duration,
 ) -> std::io::Result<Option<std::process::ExitStatus>> {
     let start = Instant::now();
-    let mut pause = Duration::from_micros(200);
+    let pidfd = pidfd_open(child.id());
     loop {
         if let Some(st) = child.try_wait()? {
             return Ok(Some(st));
         }
-        if start.elapsed() >= timeout {
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
             let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
+        match &pidfd {
+            Some(fd) => wait_readable(fd, timeout - elapsed),
+            None => std::thread::sleep(if elapsed < Duration::from_millis(50) {
+                Duration::from_micros(100)
+            } else if elapsed < Duration::from_secs(1) {
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(5)
+            }),
+        }
     }
+}
+
+/// A pidfd of our (not yet reaped, so not reusable) child; None where the kernel has none.
+fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = std::os::fd::RawFd::try_from(fd)
+        .ok()
+        .filter(|fd| *fd >= 0)?;
+    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Block until `fd` is readable (the process ended), `timeout` passed, or a signal came.
+fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = i32::try_from(timeout.as_millis())
+        .unwrap_or(i32::MAX)
+        .max(1);
+    // SAFETY: one valid pollfd that lives for the duration of the call.
+    unsafe { libc::poll(&mut p, 1, ms) };
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -123,12 +123,12 @@ fn jobs_on_two_fake_hosts_and_files_between_them() {
         "state-from-h1\nh2\n"
     );
 
-    // Job directories of these jobs are under jobtest's home: remove them.
+    // The job files of these jobs are under jobtest's home: remove them.
     for j in [&j1, &j2, &j3] {
         let home = PathBuf::from("/home/jobtest/.gat/jobs");
         for e in fs::read_dir(&home).into_iter().flatten().flatten() {
             if e.file_name().to_string_lossy().starts_with(&j.id) {
-                let _ = fs::remove_dir_all(e.path());
+                let _ = fs::remove_file(e.path());
             }
         }
     }

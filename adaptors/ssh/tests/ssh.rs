@@ -350,18 +350,33 @@ fn jobs_survive_the_submitting_adaptor() {
             stopped_by_request: false
         }
     );
-    // The job directory is under jobtest's home; remove it (the test's own).
+    // The job's files are under jobtest's home (`<id>.pid`, `<id>.exit`, ...); remove them (the
+    // test's own).
     let home = PathBuf::from("/home/jobtest/.gat/jobs");
-    let dirs: Vec<_> = fs::read_dir(&home)
+    let files: Vec<_> = fs::read_dir(&home)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&sp.id))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{}.", sp.id))
+        })
         .collect();
-    assert_eq!(dirs.len(), 1, "job directory under {}", home.display());
-    let exit = fs::read_to_string(dirs[0].path().join("exit")).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&format!("{}.pid", sp.id)),
+        "job files under {}: {names:?}",
+        home.display()
+    );
+    let exit = fs::read_to_string(home.join(format!("{}.exit", sp.id))).unwrap();
     assert_eq!(exit, "exited 6 0\n");
-    fs::remove_dir_all(dirs[0].path()).unwrap();
-    // A job whose directory vanished is Lost, not Running.
+    for f in &files {
+        fs::remove_file(f.path()).unwrap();
+    }
+    // A job whose files vanished is Lost, not Running.
     assert!(matches!(
         second.adaptor.poll(&[&fresh]).unwrap().remove(0),
         NativeState::Lost { .. }
@@ -649,4 +664,116 @@ fn workdir_env_becomes_absolute_paths_in_the_working_directory() {
         a.submit(&bad, &s.resource),
         Err(gat_adaptor::Error::InvalidSpec(_))
     ));
+}
+
+/// The job files' common prefix on the host (`dir` in the NativeJob's data): `<it>.pid`, ...
+fn job_files(job: &gat_adaptor::NativeJob) -> String {
+    let dir = job
+        .data
+        .lines()
+        .find_map(|l| l.strip_prefix("dir "))
+        .expect("dir in the job data");
+    assert!(
+        !dir.contains('%'),
+        "the test's paths need no decoding: {dir}"
+    );
+    dir.to_string()
+}
+
+/// Fields of /proc/PID/stat after the command name: [state, ppid, ...]; None when gone.
+fn proc_stat(pid: &str) -> Option<Vec<String>> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 2..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The host keeps an ended job's exit status in the kernel (a zombie under a `sleep` that never
+/// reaps it) until a poll records it and ends the `sleep`; a job nobody polls after its first
+/// poll is recorded and cleaned up by the monitor that poll started. (The sshd is local, so
+/// this test can look at the host's /proc.)
+#[test]
+fn ended_jobs_are_held_until_recorded_and_the_monitor_cleans_up() {
+    let s = shared();
+    let a = &*s.adaptor.adaptor;
+    let work = open_tempdir(0o777);
+
+    let job = a
+        .submit(&spec("held", work.path(), "exit 3", &[]), &s.resource)
+        .expect("submit");
+    let files = job_files(&job);
+    let pid_line = fs::read_to_string(format!("{files}.pid")).unwrap();
+    let fields: Vec<&str> = pid_line.split_whitespace().collect();
+    let [pid, _start, parent] = fields.as_slice() else {
+        panic!("pid file {pid_line:?}")
+    };
+    assert_eq!(*pid, job.native_id);
+    wait_until("the job to end", T, || {
+        proc_stat(pid).is_some_and(|f| f[0] == "Z")
+    });
+    assert_eq!(proc_stat(pid).unwrap()[1], *parent, "the zombie's parent");
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{parent}/comm")).unwrap(),
+        "sleep\n"
+    );
+    assert!(!Path::new(&format!("{files}.exit")).exists());
+    assert_eq!(
+        a.poll(&[&job]).unwrap().remove(0),
+        NativeState::Finished {
+            status: ExitStatus::Exited(3),
+            stopped_by_request: false
+        }
+    );
+    assert_eq!(
+        fs::read_to_string(format!("{files}.exit")).unwrap(),
+        "exited 3 0\n"
+    );
+    wait_until("the parent to be ended", T, || {
+        proc_stat(parent).is_none_or(|f| f[0] == "Z")
+    });
+
+    let job = a
+        .submit(
+            &spec(
+                "monitored",
+                work.path(),
+                "while [ ! -e release ]; do sleep 0.05; done; exit 5",
+                &[],
+            ),
+            &s.resource,
+        )
+        .expect("submit");
+    let files = job_files(&job);
+    let parent = fs::read_to_string(format!("{files}.pid"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    assert_eq!(a.poll(&[&job]).unwrap().remove(0), NativeState::Running);
+    assert!(Path::new(&format!("{files}.monitor")).exists());
+    fs::write(work.path().join("release"), b"").unwrap();
+    // No poll from here on: the monitor (first pause 1 s, then 2 s) records the end.
+    wait_until(
+        "the monitor to record the exit",
+        Duration::from_secs(20),
+        || fs::read_to_string(format!("{files}.exit")).is_ok_and(|t| t == "exited 5 0\n"),
+    );
+    wait_until("the parent to be ended", T, || {
+        proc_stat(&parent).is_none_or(|f| f[0] == "Z")
+    });
+    assert_eq!(
+        a.poll(&[&job]).unwrap().remove(0),
+        NativeState::Finished {
+            status: ExitStatus::Exited(5),
+            stopped_by_request: false
+        }
+    );
 }
