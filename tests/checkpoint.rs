@@ -297,7 +297,7 @@ fn corrupt_newest_generation_falls_back_and_all_corrupt_is_reported() {
 /// (monitor pid, job pid) of the last run of job `id` in the local adaptor's record log.
 fn recorded_pids(jobs_area: &std::path::Path, id: &str) -> (i32, i32) {
     let log = std::fs::read_to_string(jobs_area.join("local-jobs.log")).unwrap();
-    let start = log.lines().filter(|l| l.starts_with(&format!("S {id} "))).last().expect("a recorded start");
+    let start = log.lines().rfind(|l| l.starts_with(&format!("S {id} "))).expect("a recorded start");
     let mut fields = start.split(' ').skip(2).map(|f| f.parse::<i32>().unwrap());
     (fields.next().unwrap(), fields.next().unwrap())
 }

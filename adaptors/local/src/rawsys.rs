@@ -140,7 +140,10 @@ fn valgrind_request_running() -> bool {
 #[inline(always)]
 fn sys(n: libc::c_long, a: [usize; 6]) -> isize {
     // SAFETY: see the wrappers below: each builds `a` as its system call expects.
-    unsafe { arch::syscall6(n as i64, a) }
+    // c_long is i64 on 64-bit targets: the cast is for the others.
+    #[allow(clippy::unnecessary_cast)]
+    let n = n as i64;
+    unsafe { arch::syscall6(n, a) }
 }
 
 pub fn getpid() -> i32 {

@@ -17,8 +17,15 @@
 //! of the same monitor. Readers index the log incrementally (each read parses only what was
 //! appended since) and take complete lines only.
 //!
+//! Generations: a log found larger than `ROTATE_AT` when a process opens it is renamed to
+//! `local-jobs.<nanoseconds>.<pid>.log` and a new one begun, so that a process indexes only recent
+//! jobs. A job not in the current log is looked for in the older generations, newest first
+//! (indexed on first need; monitors started before a rotation append their exit lines there,
+//! through the descriptor they hold). Generations are kept: a job's record is needed until the
+//! journal has its end, which this adaptor cannot know.
+//!
 //! Job directories of earlier versions hold a `pid` file instead (`jobfiles.rs`); it is read
-//! when the log has nothing for the job.
+//! when no log has anything for the job.
 
 use std::collections::HashMap;
 use std::fs;
@@ -32,6 +39,13 @@ use crate::jobfiles::{self, ExitRecord, JobRecord, PidRecord};
 
 /// The log's name in a jobs area.
 pub const LOG_FILE: &str = "local-jobs.log";
+/// A log larger than this when a process opens it starts a new generation (about 100,000 jobs).
+pub const ROTATE_AT: u64 = 16 << 20;
+
+/// Older generations: `local-jobs.<nanoseconds>.<pid>.log`.
+fn is_generation(name: &str) -> bool {
+    name.starts_with("local-jobs.") && name.ends_with(".log") && name != LOG_FILE
+}
 
 /// The key of the job whose directory is `job_dir`: its name, `\`, space and newline escaped.
 pub fn key_of(job_dir: &Path) -> Vec<u8> {
@@ -52,6 +66,9 @@ pub fn key_of(job_dir: &Path) -> Vec<u8> {
 #[derive(Default)]
 pub struct RecordBook {
     logs: Mutex<HashMap<PathBuf, Arc<RecordLog>>>,
+    /// Older generations opened so far, by path.
+    older: Mutex<HashMap<PathBuf, Arc<RecordLog>>>,
+    rotate_at: Option<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -59,6 +76,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RecordBook {
+    /// A book whose logs start a new generation beyond `bytes` (tests; the default is ROTATE_AT).
+    #[cfg(test)]
+    fn rotating_at(bytes: u64) -> Self {
+        RecordBook { rotate_at: Some(bytes), ..Default::default() }
+    }
+
     /// The log of the area holding `job_dir`, opened (and created, with its area) on first use.
     pub fn log_for(&self, job_dir: &Path) -> io::Result<Arc<RecordLog>> {
         let area = job_dir.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -66,22 +89,55 @@ impl RecordBook {
         if let Some(log) = logs.get(&area) {
             return Ok(Arc::clone(log));
         }
-        let log = Arc::new(RecordLog::open(&area)?);
+        let log = Arc::new(RecordLog::open(&area, self.rotate_at.unwrap_or(ROTATE_AT))?);
         logs.insert(area, Arc::clone(&log));
         Ok(log)
     }
 
+    /// The record of `key` in the area's older generations, newest first.
+    fn lookup_older(&self, area: &Path, key: &[u8]) -> io::Result<Option<JobRecord>> {
+        let Ok(entries) = fs::read_dir(area) else { return Ok(None) };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| is_generation(n))
+            .collect();
+        // A later rotation has a larger time in its name.
+        names.sort_by_key(|n| std::cmp::Reverse(generation_time(n)));
+        for name in names {
+            let path = area.join(&name);
+            let log = {
+                let mut older = lock(&self.older);
+                match older.get(&path) {
+                    Some(log) => Arc::clone(log),
+                    None => {
+                        let log = Arc::new(RecordLog::open_generation(&path)?);
+                        older.insert(path, Arc::clone(&log));
+                        log
+                    }
+                }
+            };
+            if let Some(record) = log.lookup(key)? {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
     /// Everything recorded for the job in `job_dir` so far; None when nothing is.
     pub fn read(&self, job_dir: &Path) -> io::Result<Option<JobRecord>> {
+        let key = key_of(job_dir);
         let logged = match self.log_for(job_dir) {
-            Ok(log) => log.lookup(&key_of(job_dir))?,
+            Ok(log) => log.lookup(&key)?,
             // A jobs area we may not write to can still hold older jobs' pid files.
             Err(_) => None,
         };
-        match logged {
-            Some(record) => Ok(Some(record)),
-            None => jobfiles::read_record(job_dir),
+        if let Some(record) = logged {
+            return Ok(Some(record));
         }
+        if let Some(record) = self.lookup_older(job_dir.parent().unwrap_or(Path::new("/")), &key)? {
+            return Ok(Some(record));
+        }
+        jobfiles::read_record(job_dir)
     }
 
     pub fn read_pid(&self, job_dir: &Path) -> io::Result<Option<PidRecord>> {
@@ -120,9 +176,34 @@ struct Index {
     records: HashMap<Vec<u8>, JobRecord>,
 }
 
+/// The time of a generation's name (`local-jobs.<nanoseconds>.<pid>.log`), 0 if unreadable.
+fn generation_time(name: &str) -> u128 {
+    name.trim_start_matches("local-jobs.").split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
 impl RecordLog {
-    fn open(area: &Path) -> io::Result<RecordLog> {
+    /// An older generation, read only.
+    fn open_generation(path: &Path) -> io::Result<RecordLog> {
+        let file = fs::File::open(path)?;
+        Ok(RecordLog { file, path: path.to_path_buf(), index: Mutex::new(Index::default()) })
+    }
+
+    /// The area's current log; one of `rotate_at` bytes or more becomes an older generation
+    /// first.
+    fn open(area: &Path, rotate_at: u64) -> io::Result<RecordLog> {
         let path = area.join(LOG_FILE);
+        if fs::metadata(&path).map(|m| m.len() >= rotate_at).unwrap_or(false) {
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let older = area.join(format!("local-jobs.{seconds}.{}.log", std::process::id()));
+            // Another process may rotate at the same moment: then this rename moves its fresh
+            // log, which readers find among the generations all the same.
+            if let Err(e) = fs::rename(&path, &older) {
+                tracing::debug!("rotating {}: {e}", path.display());
+            }
+        }
         let open = || {
             fs::OpenOptions::new()
                 .read(true)
@@ -250,12 +331,12 @@ mod tests {
         // Half a line is not read yet.
         write!(w, "E {key} 10 signaled 9 sto").unwrap();
         assert_eq!(book.read_exit(&job).unwrap(), None);
-        write!(w, "pped\n").unwrap();
+        writeln!(w, "pped").unwrap();
         let exit = book.read_exit(&job).unwrap().unwrap();
         assert_eq!(exit.status, ExitStatus::Signaled(9));
         assert!(exit.stopped);
         // A restart in place replaces the run.
-        write!(w, "S {key} 20 21 600 5000 /w\n").unwrap();
+        writeln!(w, "S {key} 20 21 600 5000 /w").unwrap();
         let rec = book.read(&job).unwrap().unwrap();
         assert_eq!((rec.pid.unwrap().monitor_pid, rec.exit), (20, None));
         assert_eq!(book.read(&dir.path().join("jobs").join("other")).unwrap(), None);
@@ -272,5 +353,33 @@ mod tests {
         assert_eq!(rec.pid.unwrap().job_pid, 11);
         assert_eq!(book.read_workdir(&job).unwrap(), Path::new("/old/work"));
         assert_eq!(rec.exit.unwrap().status, ExitStatus::Exited(7));
+    }
+
+    #[test]
+    fn a_large_log_starts_a_generation_and_older_ones_are_still_read() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let area = dir.path().join("jobs");
+        let (old_job, new_job) = (area.join("old"), area.join("new"));
+        let first = RecordBook::rotating_at(64);
+        let log = first.log_for(&old_job).unwrap();
+        // A monitor's descriptor, held across the rotation.
+        let mut monitor = fs::File::from(log.writer().unwrap());
+        write!(monitor, "S old 10 11 500 5000 /w\n{}\n", "#".repeat(80)).unwrap();
+        // Another process opens the area: the log is past 64 bytes and becomes a generation.
+        let second = RecordBook::rotating_at(64);
+        let fresh = second.log_for(&new_job).unwrap();
+        let mut w = fs::OpenOptions::new().append(true).open(fresh.path()).unwrap();
+        writeln!(w, "S new 20 21 600 5000 /w").unwrap();
+        let names: Vec<String> =
+            fs::read_dir(&area).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.iter().any(|n| is_generation(n)), "{names:?}");
+        assert_eq!(second.read_pid(&new_job).unwrap().unwrap().job_pid, 21);
+        assert_eq!(second.read_pid(&old_job).unwrap().unwrap().job_pid, 11);
+        assert_eq!(second.read_exit(&old_job).unwrap(), None);
+        // The old monitor's exit line lands in the generation it holds, and is found there.
+        writeln!(monitor, "E old 10 exited 0").unwrap();
+        assert_eq!(second.read_exit(&old_job).unwrap().unwrap().status, ExitStatus::Exited(0));
     }
 }
