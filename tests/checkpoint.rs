@@ -89,7 +89,6 @@ impl Bed {
         let jd = JobDescription {
             software,
             resource: Some(gat::engine::ResourceChoice::Resource(self.resource(node))),
-            ..jd
         };
         self.engine.submit(&jd, &Preferences::new()).expect("submit")
     }
