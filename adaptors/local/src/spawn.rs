@@ -291,10 +291,9 @@ impl Drop for SpawnedMonitor {
     }
 }
 
-/// Start a monitor sharing this (single-threaded, all signals blocked) process's memory, with
-/// the descriptors `fds` (stdin, stdout, stderr, report pipe, record log). Ok: its pid and what
-/// must be kept until it is reaped.
-#[cfg(target_arch = "x86_64")]
+/// Start a monitor sharing this (single-threaded) process's memory, with the descriptors `fds`
+/// (stdin, stdout, stderr, report pipe, record log). Ok: its pid and what must be kept until it
+/// is reaped.
 pub(crate) fn clone_monitor(args: MonitorArgs, fds: [RawFd; 5]) -> io::Result<(libc::pid_t, Box<SpawnedMonitor>)> {
     let stack = MonitorStack::take()?;
     let ctx = args.ctx();
@@ -303,17 +302,15 @@ pub(crate) fn clone_monitor(args: MonitorArgs, fds: [RawFd; 5]) -> io::Result<(l
         _start: monitor::VmMonitorStart { stdio: [fds[0], fds[1], fds[2]], report_fd: fds[3], job_file: fds[4], ctx },
         stack: None,
     });
-    let flags = (libc::CLONE_VM | libc::SIGCHLD) as usize;
-    let arg = (&spawned._start as *const monitor::VmMonitorStart).cast_mut().cast::<libc::c_void>();
-    // SAFETY: the stack and the boxed start data stay alive until the monitor is reaped (the
-    // caller keeps the box); vm_monitor_entry makes raw system calls only.
-    let r = unsafe { rawsys::clone_on_stack(flags, stack.top(), monitor::vm_monitor_entry, arg) };
-    if r < 0 {
+    // The box keeps the start data where the monitor reads it until it is reaped.
+    let pid = clone_vm_monitor(&stack, &spawned._start);
+    if pid < 0 {
+        let error = io::Error::last_os_error();
         stack.release();
-        return Err(io::Error::from_raw_os_error((-r) as i32));
+        return Err(error);
     }
     spawned.stack = Some(stack);
-    Ok((r as libc::pid_t, spawned))
+    Ok((pid, spawned))
 }
 
 /// A pipe for the monitor's start report: (read end, write end), both CLOEXEC.

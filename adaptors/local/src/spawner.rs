@@ -199,7 +199,6 @@ fn receive(socket: RawFd, buf: &mut [u8]) -> Option<io::Result<Request>> {
 
 /// Start the monitor of `request` sharing the spawner's memory (cheaper than a fork by the
 /// cost of copying page tables); a failure goes to the adaptor through the report pipe.
-#[cfg(target_arch = "x86_64")]
 fn start_shared(
     request: Request,
     running: &mut std::collections::HashMap<libc::pid_t, Box<crate::spawn::SpawnedMonitor>>,
@@ -221,15 +220,6 @@ fn start_shared(
         Err(e) => write_report(report, STAGE_FORK, e.raw_os_error().unwrap_or(libc::EIO), 0),
     }
     // The monitor has its own copies of the descriptors: ours (request.fds) close here.
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn start_shared(
-    _request: Request,
-    _running: &mut std::collections::HashMap<libc::pid_t, Box<crate::spawn::SpawnedMonitor>>,
-    _report: RawFd,
-) {
-    unreachable!("CLONE_VM_MONITORS is false on this architecture")
 }
 
 /// `main` of the spawner (the monitor program with `SPAWNER_MARKER`, socket on fd 3). Never
