@@ -420,7 +420,15 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
             what: "mapping the job monitor's stack",
             error,
         })?;
-        (clone_vm_monitor(&stack, &start), Some(stack))
+        let pid = clone_vm_monitor(&stack, &start);
+        let refused = io::Error::last_os_error().raw_os_error();
+        if pid < 0 && matches!(refused, Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)) {
+            // A sandbox that allows only thread- and fork-like clones: fork instead.
+            stack.release();
+            (fork_monitor(plan, &start, &envp), None)
+        } else {
+            (pid, Some(stack))
+        }
     } else {
         (fork_monitor(plan, &start, &envp), None)
     };
