@@ -174,6 +174,22 @@ impl Engine {
         self.jobs_map().get(id).cloned()
     }
 
+    /// Forget a finished job that no handle and no operation holds any more, so that a program
+    /// submitting job after job does not keep them all: the journal has it, and `attach` brings
+    /// it back. Called when a handle goes.
+    pub(crate) fn forget_if_unused(&self, shared: &Arc<JobShared>) {
+        if shared.state() != JobState::Stopped {
+            return;
+        }
+        let mut jobs = self.jobs_map();
+        // The map's reference and the going handle's are the only ones: nobody else (another
+        // handle, the poller, an event being applied, which also finishes its journal write
+        // before it lets go) uses the job. `live` clones under this lock, so none can appear.
+        if Arc::strong_count(shared) == 2 && jobs.get(&shared.id).is_some_and(|j| Arc::ptr_eq(j, shared)) {
+            jobs.remove(&shared.id);
+        }
+    }
+
     fn jobs_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobShared>>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }

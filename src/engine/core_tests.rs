@@ -179,6 +179,31 @@ fn pushed_end_is_recorded_in_memory_and_journal() {
 }
 
 #[test]
+fn a_finished_job_without_handles_is_forgotten_and_comes_back_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = Mock::new("mock", true);
+    let engine = engine_with(dir.path(), std::slice::from_ref(&mock));
+    let job = engine.submit(&on(&mock, "/bin/prog"), &Preferences::new()).unwrap();
+    let id = job.id().to_owned();
+    let second = job.clone();
+    drop(job);
+    // Running: kept, whatever the handles.
+    drop(second);
+    assert!(engine.live(&id).is_some(), "a running job stays tracked");
+    let job = engine.attach(&id).unwrap();
+    mock.set(&id, NativeState::Finished { status: ExitStatus::Exited(4), stopped_by_request: false });
+    assert_eq!(job.state(), JobState::Stopped);
+    let other = job.clone();
+    drop(job);
+    assert!(engine.live(&id).is_some(), "another handle still holds it");
+    drop(other);
+    assert!(engine.live(&id).is_none(), "finished and unheld: forgotten");
+    let back = engine.attach(&id).unwrap();
+    assert_eq!(back.state(), JobState::Stopped);
+    assert_eq!(back.info().get("exitcode").unwrap(), &Value::Int32(4));
+}
+
+#[test]
 fn polled_jobs_are_kept_current_and_poll_failures_are_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let mock = Mock::new("mock", false);

@@ -108,6 +108,12 @@ pub struct Job {
     pub(crate) shared: Arc<JobShared>,
 }
 
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.engine.forget_if_unused(&self.shared);
+    }
+}
+
 impl Job {
     pub fn id(&self) -> &str {
         &self.shared.id
