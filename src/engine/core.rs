@@ -190,6 +190,12 @@ impl Engine {
         }
     }
 
+    /// Forget every finished job that only the map holds (the poller's sweep behind
+    /// `forget_if_unused`).
+    pub(crate) fn forget_unused_finished(&self) {
+        self.jobs_map().retain(|_, job| Arc::strong_count(job) > 1 || job.state() != JobState::Stopped);
+    }
+
     fn jobs_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobShared>>> {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -60,6 +60,9 @@ fn poll_loop(engine: Weak<Engine>) {
         let everything = round % FULL_POLL_EVERY == 0;
         let due: Vec<_> = e.active_jobs().into_iter().filter(|j| j.polled || everything).collect();
         e.poll_jobs(&due);
+        drop(due);
+        // What a handle's drop could not forget (someone else held the job at that moment).
+        e.forget_unused_finished();
         let poller = e.poller.clone();
         let idle = e.active_jobs().is_empty();
         drop(e);
