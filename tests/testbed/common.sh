@@ -76,10 +76,11 @@ Host *
 EOF
 }
 
-# Wait (bounded, 5 s) until FILE holds the pid of a live process.
+# Wait (at most 20 s: a loaded CI machine runs many tests' daemons at once) for a pid file
+# naming a live process.
 tb_wait_pidfile() {
   local f=$1 i
-  for i in $(seq 100); do
+  for i in $(seq 400); do
     if [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then return 0; fi
     sleep 0.05
   done

@@ -63,7 +63,7 @@ start() {
   done
   for k in "${HOSTS[@]}"; do
     tb_wait_pidfile "$d/sshd-h$k.pid" ||
-      tb_die "sshd of h$k wrote no pid file within 5 s: $(tail -n 5 "$d/sshd-h$k.log" 2>/dev/null)"
+      tb_die "sshd of h$k wrote no pid file within 20 s: $(tail -n 5 "$d/sshd-h$k.log" 2>/dev/null)"
   done
   chmod 600 "$d/known_hosts.tmp"; mv -f "$d/known_hosts.tmp" "$d/known_hosts"
   tb_ssh_config "$d" >"$d/ssh_config"

@@ -41,7 +41,7 @@ start() {
     port=
   done
   [ -n "${port:-}" ] || tb_die "sshd could not start: $(tail -n 3 "$d/sshd.log")"
-  tb_wait_pidfile "$d/sshd.pid" || tb_die "sshd wrote no pid file within 5 s: $(tail -n 5 "$d/sshd.log")"
+  tb_wait_pidfile "$d/sshd.pid" || tb_die "sshd wrote no pid file within 20 s: $(tail -n 5 "$d/sshd.log")"
   # Host keys are checked: the client trusts exactly this key for [127.0.0.1]:PORT.
   (umask 077; printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$d/hostkey.pub")" >"$d/known_hosts")
   chmod 600 "$d/known_hosts"
