@@ -6,15 +6,15 @@
 //! Jobs outlive the submitting process and stay observable from any later process through the
 //! record log and the files in their job directory (`jobfiles.rs`; the directory is made only
 //! when a job needs one: post-staging, stop). The host program never sees a SIGCHLD handler or
-//! a `waitpid(-1)` from us: the monitors we fork are reaped through their pidfds by a watcher
+//! a `waitpid(-1)` from us: the monitors we start are reaped through their pidfds by a watcher
 //! thread (`watcher.rs`).
 //!
-//! A monitor is a forked copy of the host process unless the separate `gat-job-monitor` program
-//! (this crate's binary) is configured with [`LocalAdaptor::with_monitor_program`] or
-//! `$GAT_JOB_MONITOR`: then the program runs once as the adaptor's spawner (`spawner.rs`), which
-//! forks monitors on request, so the host neither forks per job nor keeps copies of its memory
-//! alive; if the spawner cannot run, the host forks and execs the program per job. All ways pass
-//! the same tests.
+//! A monitor is a process sharing the host's memory (x86_64; a forked copy elsewhere and under
+//! Valgrind) unless the separate `gat-job-monitor` program (this crate's binary) is configured
+//! with [`LocalAdaptor::with_monitor_program`] or `$GAT_JOB_MONITOR`: then the program runs once
+//! as the adaptor's spawner (`spawner.rs`), which starts monitors on request the same way, so
+//! they do not keep the host's memory alive after the host exits; if the spawner cannot run, the
+//! host forks and execs the program per job. All ways pass the same tests.
 
 mod host;
 mod jobfiles;
@@ -448,19 +448,14 @@ impl LocalAdaptor {
         let watcher = sys::pidfd_open(monitor_pid)
             .map_err(|e| Error::io("pidfd_open", e))
             .and_then(|fd| Ok((fd, self.watcher()?)));
-        let stack = match watcher {
+        let (e, stack) = match watcher {
             Ok((fd, watcher)) => match watcher.watch(job, job_dir.to_path_buf(), monitor_pid, fd, Some(stack)) {
                 Ok(()) => return,
-                Err((e, stack)) => {
-                    tracing::warn!(monitor = monitor_pid, "cannot watch the job monitor ({e}); reaping it from a thread");
-                    stack
-                }
+                Err((e, stack)) => (e.to_string(), stack),
             },
-            Err(e) => {
-                tracing::warn!(monitor = monitor_pid, "cannot watch the job monitor ({e}); reaping it from a thread");
-                stack
-            }
+            Err(e) => (e.to_string(), stack),
         };
+        tracing::warn!(monitor = monitor_pid, "cannot watch the job monitor ({e}); reaping it from a thread");
         let _ = std::thread::Builder::new()
             .name("gat-local-reap".into())
             .spawn(move || {
@@ -495,7 +490,7 @@ impl LocalAdaptor {
     }
 
     /// Watch a monitor the spawner forked. One that ended already (or cannot be watched) is
-    /// reported at once from its pid file; the engine's slow poll is the net for the rest.
+    /// reported at once from the record log; the engine's slow poll is the net for the rest.
     fn watch_spawned(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
         let watched = sys::pidfd_open(monitor_pid).ok().and_then(|fd| {
             // The pidfd pins the process: a live monitor with the recorded start is ours.
@@ -710,7 +705,7 @@ impl LocalAdaptor {
             hostname: self.host().hostname.clone(),
             data: job_dir.to_string_lossy().into_owned(),
         };
-        // The monitor recorded the start in the pid file before it reported it.
+        // The monitor recorded the start in the record log before it reported it.
         match our_child {
             Some(stack) => self.watch_child(&job, job_dir, launched.monitor_pid, stack),
             None => self.watch_spawned(&job, job_dir, launched.monitor_pid),

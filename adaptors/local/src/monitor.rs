@@ -266,7 +266,7 @@ pub(crate) fn reset_all_signals() {
 /// and 4 survive execve (for the separate monitor program). Exits after a report when that
 /// fails. (The dispositions are reset once, in `monitor_body`, after any exec.)
 pub(crate) fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, job_file: RawFd, keep_on_exec: bool) {
-    // Move the fds we need out of the way, then onto 0, 1, 2 (job stdio), 3 (report), 4 (pid file).
+    // Move the fds we need out of the way, then onto 0, 1, 2 (job stdio), 3 (report), 4 (record log).
     let wanted = [stdio[0], stdio[1], stdio[2], report_fd, job_file];
     let mut high = [-1 as RawFd; 5];
     for (slot, &fd) in high.iter_mut().zip(wanted.iter()) {
@@ -404,7 +404,7 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
         write_report(REPORT_FD, stage, err, 0);
         rawsys::exit(1)
     };
-    // The job must not inherit the report pipe or the pid file (the separate monitor program got
+    // The job must not inherit the report pipe or the record log (the separate monitor program got
     // them without CLOEXEC across its own exec).
     rawsys::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC as usize);
     rawsys::fcntl(JOB_FILE_FD, libc::F_SETFD, libc::FD_CLOEXEC as usize);

@@ -1,19 +1,20 @@
 //! The spawner: one small long-lived helper process per adaptor (the `gat-job-monitor` program
-//! in spawner mode, exec'd once) that forks job monitors on request, so the submitting process
-//! does not fork itself for every job. A fork of the host copies its page tables and leaves the
-//! host paying copy-on-write faults while the monitor lives; a fork of the spawner costs little.
+//! in spawner mode, exec'd once) that starts job monitors on request, so that monitors live in
+//! its small memory rather than the submitting process's (which they would keep alive after the
+//! host exits).
 //!
 //! The adaptor sends one SOCK_SEQPACKET message per job: the monitor program's arguments and the
 //! job's environment as NUL-terminated strings (`argc envc` first, as two native u32), with the
-//! job's stdin, stdout, stderr, the write end of the report pipe and the pid file as SCM_RIGHTS
-//! descriptors. The spawner forks; the child puts the descriptors on 0..4 and runs the monitor
-//! (`spawn::monitor_from_args`), which reports to the adaptor through the pipe exactly as a
-//! forked monitor does, adding its own pid. The spawner reaps its monitors (signalfd), so the
-//! adaptor watches them as it watches monitors of other processes: pidfd and pid file.
+//! job's stdin, stdout, stderr, the write end of the report pipe and the record log as SCM_RIGHTS
+//! descriptors. The spawner starts the monitor sharing its memory (`spawn::clone_monitor`, x86_64;
+//! a fork elsewhere), which puts the descriptors on 0..4 and reports to the adaptor through the
+//! pipe exactly as the adaptor's own monitors do, adding its own pid. The spawner reaps its
+//! monitors (signalfd) and keeps each one's arguments and stack until then; the adaptor watches
+//! them as it watches monitors of other processes: pidfd and record log.
 //!
 //! The spawner leaves the adaptor's process at once (double fork: it is nobody's child there) and
 //! ends when the adaptor's end of the socket closes; monitors and jobs run on without it. If it
-//! is gone, the adaptor forks monitors itself.
+//! is gone, the adaptor starts monitors itself.
 
 use std::ffi::CString;
 use std::io;
@@ -22,7 +23,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Descriptors per request: stdin, stdout, stderr, report pipe, pid file.
+/// Descriptors per request: stdin, stdout, stderr, report pipe, record log.
 const FDS: usize = 5;
 /// Largest request the spawner accepts (arguments and environment).
 const MAX_REQUEST: usize = 256 * 1024;

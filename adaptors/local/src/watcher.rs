@@ -2,7 +2,7 @@
 //! exit, reaps the ones that are children of this process (waitid on the pidfd, never
 //! waitpid(-1)), runs post-staging and pushes the final state to the event sink.
 //!
-//! When the adaptor is dropped the thread keeps going only until the monitors it forked are
+//! When the adaptor is dropped the thread keeps going only until the monitors it started are
 //! reaped (so none lingers as a zombie of the host), without calling the sink any more.
 
 use std::collections::HashMap;
@@ -142,7 +142,7 @@ impl Watcher {
             {
                 let mut st = lock(&self.state);
                 if st.closing {
-                    // Monitors we did not fork need nothing from us any more.
+                    // Monitors we did not start need nothing from us any more.
                     let foreign: Vec<u64> = st
                         .entries
                         .iter()
