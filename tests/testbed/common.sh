@@ -53,7 +53,7 @@ UsePAM no
 StrictModes no
 UseDNS no
 MaxStartups 100:30:200
-MaxSessions 100
+MaxSessions ${TB_MAX_SESSIONS:-100}
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel VERBOSE
 EOF

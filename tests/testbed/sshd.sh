@@ -30,7 +30,10 @@ start() {
     else
       port=$(free_port)
     fi
-    tb_sshd_config "$port" 127.0.0.1 "$d/sshd.pid" "$d/hostkey" "$d/authorized_keys" >"$d/sshd_config"
+    # DIR/max_sessions, when a test wrote it: sshd's MaxSessions (channels per connection).
+    [ -s "$d/max_sessions" ] && TB_MAX_SESSIONS=$(cat "$d/max_sessions")
+    TB_MAX_SESSIONS=${TB_MAX_SESSIONS:-100} \
+      tb_sshd_config "$port" 127.0.0.1 "$d/sshd.pid" "$d/hostkey" "$d/authorized_keys" >"$d/sshd_config"
     /usr/sbin/sshd -t -f "$d/sshd_config" || tb_die "sshd -t rejected $d/sshd_config"
     if /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"; then
       echo "$port" >"$d/port"

@@ -16,6 +16,7 @@
 
 mod quote;
 mod scripts;
+mod session;
 pub mod testbed;
 mod transport;
 
@@ -32,6 +33,7 @@ use gat_adaptor::{
 };
 
 pub use quote::sh_quote;
+pub use transport::SESSIONS_PER_HOST;
 use quote::{dec, enc, no_nul, os};
 use scripts::code;
 use transport::{Answer, Host, Transport};
@@ -144,6 +146,13 @@ impl SshAdaptor {
 
     pub fn with_timeouts(mut self, t: Timeouts) -> SshAdaptor {
         self.timeouts = t;
+        self
+    }
+
+    /// Keep at most `n` remote shells open per host between calls (default
+    /// [`SESSIONS_PER_HOST`]); 0: every call runs an ssh of its own.
+    pub fn with_sessions_per_host(mut self, n: usize) -> SshAdaptor {
+        self.transport.sessions_per_host = n;
         self
     }
 

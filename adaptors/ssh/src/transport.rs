@@ -4,23 +4,31 @@
 //! Remote work is a POSIX sh script sent on ssh's stdin to `exec /bin/sh -s`, so the remote
 //! command line is a constant and the user's login shell (bash, zsh, even csh) never parses our
 //! data. The script prints [`BEGIN`] before its answer, so whatever a login script prints first is
-//! skipped. stdin/stdout/stderr of ssh are anonymous files, never pipes (see `scratch`).
+//! skipped.
+//!
+//! Scripts go through a few [`Session`]s per host kept open between calls (see `session`); a call
+//! finding all of them busy runs its own `ssh`, whose stdin/stdout/stderr are anonymous files,
+//! never pipes (see `scratch`).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gat_adaptor::{Error, Result};
+
+use crate::session::{Reply, Session};
 
 /// Marker line the remote scripts print before their answer.
 pub const BEGIN: &[u8] = b"GAT-BEGIN\n";
 
 /// How one host is reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Host {
     /// Resource name.
     pub resource: String,
@@ -131,11 +139,26 @@ pub struct Answer {
     pub err: String,
 }
 
+/// Sessions open with one host: idle ones, and how many calls hold one now.
+#[derive(Default)]
+struct HostSessions {
+    idle: Vec<Session>,
+    busy: usize,
+}
+
+/// Sessions kept open per host. sshd allows 10 channels per connection by default
+/// (MaxSessions); this leaves room for transfers and for calls beyond these. Where a host allows
+/// fewer, ssh opens a connection of its own for a channel the master's connection is refused.
+pub const SESSIONS_PER_HOST: usize = 4;
+
 pub struct Transport {
     control_dir: PathBuf,
     counter: AtomicU64,
     pub connect_timeout: Duration,
     pub persist: Duration,
+    /// At most this many open sessions per host; 0: every call runs its own ssh.
+    pub sessions_per_host: usize,
+    sessions: Mutex<HashMap<Host, HostSessions>>,
 }
 
 impl Transport {
@@ -145,12 +168,14 @@ impl Transport {
             counter: AtomicU64::new(0),
             connect_timeout: Duration::from_secs(10),
             persist: Duration::from_secs(300),
+            sessions_per_host: SESSIONS_PER_HOST,
+            sessions: Mutex::new(HashMap::new()),
         }
     }
 
     /// Options for ssh and scp alike (scp passes -o/-F/-i through). Ours that must hold come
     /// first (ssh keeps the first value of an option), the user's next, our defaults last.
-    fn options(&self, host: &Host) -> Vec<OsString> {
+    pub(crate) fn options(&self, host: &Host) -> Vec<OsString> {
         let mut o: Vec<OsString> = Vec::new();
         let mut opt = |v: String| {
             o.push("-o".into());
@@ -214,8 +239,104 @@ impl Transport {
         Ok(f)
     }
 
-    /// Run `script` with `/bin/sh -s` on `host`, bounded by `timeout`.
+    /// Run `script` with `/bin/sh -s` on `host`, bounded by `timeout`: through an idle session,
+    /// a new one while the host has fewer than `sessions_per_host`, else an ssh of its own.
     pub fn run(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
+        let deadline = Instant::now() + timeout;
+        let Some(mut session) = self.checkout(host)? else {
+            return self.run_once(host, script, timeout);
+        };
+        let reply = session.call(script, deadline);
+        let keep = matches!(reply, Ok(Reply::Done { .. }));
+        self.checkin(host, keep.then_some(session));
+        match reply.map_err(|e| Error::io(format!("talking to ssh for {}", host.contact), e))? {
+            Reply::Done { code, out, err } => answer(host, code, out, text(&err)),
+            Reply::Ended { code, out, err } => {
+                let err = text(&err);
+                if code == 255 && !contains(&out, BEGIN) {
+                    return Err(connection_error(host, "ssh", &err));
+                }
+                Err(Error::Failed(format!(
+                    "the ssh session to {} ended during a call (exit {code}): {err}",
+                    host.contact
+                )))
+            }
+            Reply::TimedOut => Err(Error::Timeout(format!(
+                "ssh to {} gave no answer within {:?}",
+                host.contact, timeout
+            ))),
+        }
+    }
+
+    /// A session for one call, or None when the host has its share busy (or sessions are off).
+    fn checkout(&self, host: &Host) -> Result<Option<Session>> {
+        if self.sessions_per_host == 0 {
+            return Ok(None);
+        }
+        let mut stale = Vec::new();
+        let found = {
+            let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = all.entry(host.clone()).or_default();
+            let mut found = None;
+            while let Some(mut s) = mine.idle.pop() {
+                if s.last_used.elapsed() < self.persist && s.is_idle_and_alive() {
+                    found = Some(s);
+                    break;
+                }
+                stale.push(s);
+            }
+            let room = mine.busy + mine.idle.len() < self.sessions_per_host;
+            if found.is_some() || room {
+                mine.busy += 1;
+            }
+            match found {
+                Some(s) => Ok(Some(s)),
+                None if room => Err(()),
+                None => Ok(None),
+            }
+        };
+        // Outside the lock: an ended session is reaped at once, an expired one asked to end.
+        for s in stale {
+            s.close(Instant::now() + Duration::from_millis(200));
+        }
+        match found {
+            Ok(s) => Ok(s),
+            Err(()) => {
+                let mut cmd = Command::new("ssh");
+                cmd.args(self.options(host)).arg("--").arg(&host.target);
+                match Session::start(cmd) {
+                    Ok(s) => Ok(Some(s)),
+                    Err(e) => {
+                        self.checkin(host, None);
+                        Err(Error::Failed(format!("cannot run ssh (is OpenSSH installed?): {e}")))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Give back a session taken by `checkout` (None: it was used up).
+    fn checkin(&self, host: &Host, session: Option<Session>) {
+        let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = all.entry(host.clone()).or_default();
+        mine.busy = mine.busy.saturating_sub(1);
+        mine.idle.extend(session);
+    }
+
+    /// End the host's idle sessions (bounded; calls in progress keep theirs until they return).
+    fn close_sessions(&self, host: &Host) {
+        let idle = {
+            let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            all.get_mut(host).map(|m| std::mem::take(&mut m.idle)).unwrap_or_default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for s in idle {
+            s.close(deadline);
+        }
+    }
+
+    /// Run `script` with an ssh of its own.
+    fn run_once(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
         let input = self.scratch()?;
         (&input)
             .write_all(script)
@@ -225,21 +346,12 @@ impl Transport {
         cmd.args(self.options(host))
             .arg("--")
             .arg(&host.target)
-            .arg("exec /bin/sh -s");
+            .arg(crate::session::REMOTE_SHELL);
         let (code, out, err) = self.spawn_wait(host, cmd, input, timeout, "ssh")?;
         if code == 255 && !contains(&out, BEGIN) {
             return Err(connection_error(host, "ssh", &err));
         }
-        let out = match find(&out, BEGIN) {
-            Some(i) => out[i + BEGIN.len()..].to_vec(),
-            None => {
-                return Err(Error::Failed(format!(
-                    "ssh to {} ran no script (exit {code}): {err}",
-                    host.contact
-                )))
-            }
-        };
-        Ok(Answer { code, out, err })
+        answer(host, code, out, err)
     }
 
     /// Run scp with `args` (sources and destination, already host-prefixed where remote).
@@ -264,8 +376,10 @@ impl Transport {
         Err(scp_error(host, &err))
     }
 
-    /// Close the host's master connection (bounded; errors ignored: it may be gone already).
+    /// Close the host's sessions and master connection (bounded; errors ignored: they may be
+    /// gone already).
     pub fn close_master(&self, host: &Host) {
+        self.close_sessions(host);
         let Ok(input) = self.scratch() else { return };
         let mut cmd = Command::new("ssh");
         cmd.args(self.options(host))
@@ -308,11 +422,39 @@ impl Transport {
         };
         tracing::trace!(host = %host.contact, what, elapsed = ?start.elapsed(), "ssh call");
         let out = read_all(&out);
-        let err = String::from_utf8_lossy(&read_all(&err)).trim().to_string();
-        let err = truncate(err, 2000);
+        let err = text(&read_all(&err));
         // A signal-killed ssh has no code: treat as a connection failure.
         Ok((status.code().unwrap_or(255), out, err))
     }
+}
+
+impl Drop for Transport {
+    /// Sessions of hosts nobody closed: end them (each is also killed when dropped).
+    fn drop(&mut self) {
+        let hosts: Vec<Host> = {
+            let all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            all.keys().cloned().collect()
+        };
+        for host in hosts {
+            self.close_sessions(&host);
+        }
+    }
+}
+
+/// The script's answer: what follows its BEGIN marker.
+fn answer(host: &Host, code: i32, out: Vec<u8>, err: String) -> Result<Answer> {
+    match find(&out, BEGIN) {
+        Some(i) => Ok(Answer { code, out: out[i + BEGIN.len()..].to_vec(), err }),
+        None => Err(Error::Failed(format!(
+            "ssh to {} ran no script (exit {code}): {err}",
+            host.contact
+        ))),
+    }
+}
+
+/// stderr as text for messages: trimmed, at most 2000 bytes.
+fn text(err: &[u8]) -> String {
+    truncate(String::from_utf8_lossy(err).trim().to_string(), 2000)
 }
 
 /// Everything in a scratch file, from its start (the child moved the shared offset).
@@ -376,7 +518,7 @@ fn wait_deadline(
 }
 
 /// A pidfd of our (not yet reaped, so not reusable) child; None where the kernel has none.
-fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     let pid = libc::pid_t::try_from(pid).ok()?;
     // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
@@ -389,7 +531,7 @@ fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
 }
 
 /// Block until `fd` is readable (the process ended), `timeout` passed, or a signal came.
-fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
+pub(crate) fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
     use std::os::fd::AsRawFd;
     let mut p = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -403,9 +545,7 @@ fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
     unsafe { libc::poll(&mut p, 1, ms) };
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
+use crate::session::find;
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()

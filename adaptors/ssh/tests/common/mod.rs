@@ -30,7 +30,15 @@ pub struct Sshd {
 
 impl Sshd {
     pub fn start() -> Sshd {
+        Sshd::start_in(open_tempdir(0o755))
+    }
+    /// An sshd that allows `n` channels (sessions) per connection: sshd_config's MaxSessions.
+    pub fn start_with_max_sessions(n: u32) -> Sshd {
         let dir = open_tempdir(0o755);
+        std::fs::write(dir.path().join("max_sessions"), n.to_string()).expect("max_sessions");
+        Sshd::start_in(dir)
+    }
+    fn start_in(dir: tempfile::TempDir) -> Sshd {
         run_script("sshd.sh", "start", dir.path())
             .unwrap_or_else(|e| panic!("the test sshd did not start: {e}"));
         let port = std::fs::read_to_string(dir.path().join("port"))
@@ -127,6 +135,13 @@ pub struct TestAdaptor {
 
 impl TestAdaptor {
     pub fn new(resources: Vec<SshResourceConfig>) -> TestAdaptor {
+        TestAdaptor::with(resources, |a| a)
+    }
+    /// An adaptor set up by `tune` (timeouts, sessions).
+    pub fn with(
+        resources: Vec<SshResourceConfig>,
+        tune: impl FnOnce(SshAdaptor) -> SshAdaptor,
+    ) -> TestAdaptor {
         let control = tempfile::Builder::new()
             .prefix("gcm")
             .tempdir()
@@ -137,7 +152,7 @@ impl TestAdaptor {
         })
         .expect("ssh adaptor");
         TestAdaptor {
-            adaptor: Arc::new(adaptor),
+            adaptor: Arc::new(tune(adaptor)),
             control,
         }
     }
