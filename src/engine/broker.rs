@@ -316,6 +316,10 @@ impl Engine {
         if replaced || !(caps.push_events || caps.started_on_submit) {
             self.poll_jobs(std::slice::from_ref(job));
         }
+        if job.polled {
+            // Its first rounds come quickly (a short job's end is seen within milliseconds).
+            self.wake_poller();
+        }
         recorded
     }
 }

@@ -210,9 +210,15 @@ impl Engine {
     pub(crate) fn track(&self, job: JobShared) -> Job {
         let shared = Arc::new(job);
         let shared = self.jobs_map().entry(shared.id.clone()).or_insert(shared).clone();
-        // Pushed jobs too: the poller's slow round is their safety net (no wake-up needed).
-        self.poller.start(self.me.clone(), shared.polled);
+        // Pushed jobs too: the poller's slow round is their safety net. A polled job wakes it
+        // once it runs (`started`, `attach`): before that there is nothing to ask.
+        self.poller.start(self.me.clone(), false);
         Job { engine: self.arc(), shared }
+    }
+
+    /// Start the next poll round now (a polled job began running: its first rounds come quickly).
+    pub(crate) fn wake_poller(&self) {
+        self.poller.start(self.me.clone(), true);
     }
 
     /// Stop tracking a job that never started.
@@ -250,6 +256,7 @@ impl Engine {
         });
         if !matches!(job.shared.state(), JobState::Stopped | JobState::Initial) {
             self.poll_jobs(std::slice::from_ref(&job.shared));
+            self.wake_poller();
         }
         Ok(job)
     }

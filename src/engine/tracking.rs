@@ -16,8 +16,12 @@ use super::value::now_seconds;
 
 /// The file in a job's directory where adaptors record post-staging failures.
 const POST_STAGE_ERRORS: &str = "post-stage-error";
-/// How often active polled jobs are polled.
+/// How often active polled jobs are polled once the youngest has run a while.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The quickest round: while a polled job is young, rounds come at a quarter of its age, so a
+/// short job's end is seen within a few milliseconds and a long one costs a dozen extra polls in
+/// its first second (an ssh poll through an open session is about a millisecond).
+const FIRST_POLLS: Duration = Duration::from_millis(10);
 /// Every this many rounds (1 s), pushed jobs are polled too: a safety net for an event that
 /// never came (an adaptor that could not watch a job, e.g. pidfd_open refused under valgrind).
 const FULL_POLL_EVERY: u64 = 5;
@@ -64,10 +68,31 @@ fn poll_loop(engine: Weak<Engine>) {
         // What a handle's drop could not forget (someone else held the job at that moment).
         e.forget_unused_finished();
         let poller = e.poller.clone();
-        let idle = e.active_jobs().is_empty();
+        let active = e.active_jobs();
+        let pause = if active.is_empty() { POLL_INTERVAL * 5 } else { next_round(&active) };
+        drop(active);
         drop(e);
-        poller.sleep(if idle { POLL_INTERVAL * 5 } else { POLL_INTERVAL });
+        poller.sleep(pause);
     }
+}
+
+/// The pause before the next round: a quarter of the youngest polled job's run time so far,
+/// between FIRST_POLLS and POLL_INTERVAL.
+fn next_round(active: &[Arc<JobShared>]) -> Duration {
+    let now = now_seconds();
+    let youngest = active
+        .iter()
+        .filter(|j| j.polled)
+        .filter_map(|j| {
+            let r = j.record();
+            r.start_time.or(r.schedule_time)
+        })
+        .map(|t| (now - t).max(0.0))
+        .fold(f64::INFINITY, f64::min);
+    if !youngest.is_finite() {
+        return POLL_INTERVAL;
+    }
+    Duration::from_secs_f64(youngest / 4.0).clamp(FIRST_POLLS, POLL_INTERVAL)
 }
 
 /// The new record for a native state. A Stopped job stays Stopped: a final state is final.
