@@ -899,6 +899,21 @@ void GATList_GATResource_Destroy(GATList_GATResource *list);
 // GATJobState_Unknown when it cannot be determined right now (info `state.reason` says why).
 GATResult GATJob_GetState(GATJob_const job, enum GATJobState *state);
 
+// (ext) Block until the job is in `state` or a later one (the order is Initial, Scheduled,
+// Running, Stopped; a Stopped job ends every wait, so waiting for Running returns when a short
+// job has already ended), or until `timeout` seconds passed (negative: no limit; 0: just look).
+// The state then goes to `*reached`. The wait sleeps: it costs no CPU while the job runs, and
+// wakes as soon as libgat learns the news (at once for `local:` jobs; within a poll round for
+// polled resources). `state` is a GATJobState value; GATJobState_Unknown waits for exactly
+// Unknown (a job passes through Unknown while its host is unreachable; other waits go on).
+// Results: GAT_SUCCESS (`*reached` written); GAT_TIMEOUT (not reached in time: GetState says
+// where it is); GAT_INVALID_PARAMETER (`state` not a GATJobState, `timeout` NaN, `reached`
+// NULL); GAT_INVALID_HANDLE.
+GATResult GATJob_WaitForState(GATJob_const job,
+                              int state,
+                              GATdouble64 timeout,
+                              enum GATJobState *reached);
+
 // The job's id (read it with GATString_GetBuffer()); owned by the job handle, valid until it is
 // destroyed. The id re-attaches to the job from any process: GATJob_Create().
 GATResult GATJob_GetJobID(GATJob_const job, GATJobID_const *id);

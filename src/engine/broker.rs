@@ -256,6 +256,7 @@ impl Engine {
             polled: !caps.push_events,
             stop_requested: Default::default(),
             ops: Default::default(),
+            changed: Default::default(),
         });
         match self.launch(&*adaptor, &id, &jd.software, resource, workdir.as_deref(), restart) {
             Ok((native, restarted)) => {

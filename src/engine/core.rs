@@ -253,6 +253,7 @@ impl Engine {
             polled: true,
             stop_requested: Default::default(),
             ops: Default::default(),
+            changed: Default::default(),
         });
         if !matches!(job.shared.state(), JobState::Stopped | JobState::Initial) {
             self.poll_jobs(std::slice::from_ref(&job.shared));
@@ -276,7 +277,11 @@ impl Engine {
             let mut record = job.record();
             let before = record.clone();
             update(&mut record);
-            (*record != before).then(|| record.clone())
+            let changed = (*record != before).then(|| record.clone());
+            if changed.is_some() {
+                job.changed.notify_all();
+            }
+            changed
         };
         match changed {
             Some(record) => self.journal.save(&record),

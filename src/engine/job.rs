@@ -3,7 +3,8 @@
 //! adaptor, so they stay cheap.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use gat_adaptor::{Adaptor, NativeJob, NativeState};
 
@@ -24,6 +25,18 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// `self` is `wanted`, or a later step of Initial, Scheduled, Running, Stopped.
+    pub fn has_reached(self, wanted: JobState) -> bool {
+        let step = |s: JobState| match s {
+            JobState::Initial => Some(0),
+            JobState::Scheduled => Some(1),
+            JobState::Running => Some(2),
+            JobState::Stopped => Some(3),
+            JobState::Unknown => None,
+        };
+        self == wanted || matches!((step(self), step(wanted)), (Some(a), Some(b)) if a >= b)
+    }
+
     /// The name used in the journal and the info table's `state` key.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,6 +70,8 @@ pub(crate) struct JobShared {
     pub(crate) stop_requested: AtomicBool,
     /// Coordination of checkpoints and migrations with the event stream.
     pub(crate) ops: OpSync,
+    /// Notified (with `record` held) whenever the record changes: `Job::wait_for_state` sleeps on it.
+    pub(crate) changed: Condvar,
 }
 
 /// While a checkpoint is taken, the job may exit because it was asked to (checkpoint-and-exit):
@@ -96,6 +111,28 @@ impl JobShared {
         self.record().state
     }
 
+    /// Block until the state is `wanted` or past it (Stopped ends every wait) or `timeout` passed
+    /// (None: no limit); the state then. Unknown is no step on the way: the wait goes on through it.
+    pub(crate) fn wait_for_state(&self, wanted: JobState, timeout: Option<Duration>) -> JobState {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut record = self.record();
+        loop {
+            if record.state.has_reached(wanted) {
+                return record.state;
+            }
+            record = match deadline {
+                None => self.changed.wait(record).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return record.state;
+                    }
+                    self.changed.wait_timeout(record, d - now).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+    }
+
     pub(crate) fn stop_was_requested(&self) -> bool {
         self.stop_requested.load(Ordering::SeqCst)
     }
@@ -121,6 +158,12 @@ impl Job {
 
     pub fn state(&self) -> JobState {
         self.shared.state()
+    }
+
+    /// Block until the job is in `wanted` or a later state (Initial, Scheduled, Running, Stopped:
+    /// a Stopped job ends every wait), or until `timeout` passed (None: no limit). The state then.
+    pub fn wait_for_state(&self, wanted: JobState, timeout: Option<Duration>) -> JobState {
+        self.shared.wait_for_state(wanted, timeout)
     }
 
     pub fn description(&self) -> Arc<JobDescription> {
@@ -219,4 +262,16 @@ pub(crate) fn info_table(r: &JobRecord, checkpointable: bool) -> Table {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod state_order_tests {
+    use super::JobState::*;
+
+    #[test]
+    fn later_states_reach_earlier_ones_and_unknown_only_itself() {
+        assert!(Running.has_reached(Scheduled) && Stopped.has_reached(Running) && Stopped.has_reached(Initial));
+        assert!(!Scheduled.has_reached(Running) && !Running.has_reached(Stopped));
+        assert!(Unknown.has_reached(Unknown) && !Unknown.has_reached(Running) && !Stopped.has_reached(Unknown));
+    }
 }

@@ -1,6 +1,7 @@
 //! GATJob: a submitted job. Queries answer from the state the engine keeps current.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
+use std::time::Duration;
 use std::sync::Arc;
 
 use super::boundary;
@@ -11,7 +12,7 @@ use super::object::{wrong_body, BorrowedSlot};
 use super::string::StringObj;
 use super::table::TableObj;
 use super::types::*;
-use crate::engine::{HardwareResource, Job, JobState, Result};
+use crate::engine::{Error, HardwareResource, Job, JobState, Result};
 
 pub(crate) struct JobObj {
     pub(crate) job: Job,
@@ -65,6 +66,50 @@ pub unsafe extern "C" fn GATJob_GetState(job: GATJob_const, state: *mut GATJobSt
     boundary::call("GATJob_GetState", || {
         let now = with_job(job, |j| Ok(j.job.state()))?;
         boundary::write_out(state, "state", gat_state(now))
+    })
+}
+
+/// (ext) Block until the job is in `state` or a later one (the order is Initial, Scheduled,
+/// Running, Stopped; a Stopped job ends every wait, so waiting for Running returns when a short
+/// job has already ended), or until `timeout` seconds passed (negative: no limit; 0: just look).
+/// The state then goes to `*reached`. The wait sleeps: it costs no CPU while the job runs, and
+/// wakes as soon as libgat learns the news (at once for `local:` jobs; within a poll round for
+/// polled resources). `state` is a GATJobState value; GATJobState_Unknown waits for exactly
+/// Unknown (a job passes through Unknown while its host is unreachable; other waits go on).
+/// Results: GAT_SUCCESS (`*reached` written); GAT_TIMEOUT (not reached in time: GetState says
+/// where it is); GAT_INVALID_PARAMETER (`state` not a GATJobState, `timeout` NaN, `reached`
+/// NULL); GAT_INVALID_HANDLE.
+#[no_mangle]
+pub unsafe extern "C" fn GATJob_WaitForState(
+    job: GATJob_const,
+    state: c_int,
+    timeout: GATdouble64,
+    reached: *mut GATJobState,
+) -> GATResult {
+    boundary::call("GATJob_WaitForState", || {
+        boundary::check_out(reached, "reached")?;
+        let wanted = match state {
+            0 => JobState::Initial,
+            1 => JobState::Scheduled,
+            2 => JobState::Running,
+            3 => JobState::Stopped,
+            4 => JobState::Unknown,
+            _ => return Err(Error::InvalidParameter(format!("state {state} is not a GATJobState (0 to 4)"))),
+        };
+        if timeout.is_nan() {
+            return Err(Error::InvalidParameter("timeout is NaN".into()));
+        }
+        // Negative, or too long to represent (infinity): no limit.
+        let limit = if timeout < 0.0 { None } else { Duration::try_from_secs_f64(timeout).ok() };
+        let now = with_job(job, |j| Ok(j.job.wait_for_state(wanted, limit)))?;
+        if !now.has_reached(wanted) {
+            return Err(Error::Timeout(format!(
+                "the job did not reach {} within {timeout} s (it is {})",
+                wanted.as_str(),
+                now.as_str()
+            )));
+        }
+        boundary::write_out(reached, "reached", gat_state(now))
     })
 }
 
