@@ -114,6 +114,12 @@ impl Adaptor for Mock {
     fn fetch(&self, _: &NativeJob, _: &[std::path::PathBuf], _: &Path) -> AResult<()> {
         Err(AError::unsupported(&self.name, "fetch"))
     }
+    fn open_read(&self, _: &NativeJob, _: &Path) -> AResult<Box<dyn gat_adaptor::ReadStream>> {
+        Err(AError::unsupported(&self.name, "open_read"))
+    }
+    fn write_from(&self, _: &Resource, _: &Path, _: &Path, _: u64, _: &mut dyn std::io::Read) -> AResult<()> {
+        Err(AError::unsupported(&self.name, "write_from"))
+    }
     fn resource_at(&self, _: &str) -> AResult<Option<Resource>> {
         Ok(None)
     }

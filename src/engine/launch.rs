@@ -18,6 +18,7 @@ use super::job::JobShared;
 use super::description::SoftwareDescription;
 
 /// Where a restart's state comes from.
+#[allow(clippy::large_enum_variant)] // one value per checkpoint, moved a few times
 pub(crate) enum Restart<'a> {
     /// The newest good generation in the checkpoint store of job `from_job` (the job itself, or
     /// the job a migration comes from), verified while it is placed.
@@ -26,6 +27,11 @@ pub(crate) enum Restart<'a> {
     /// durable while it is placed, and published before the job starts. A migration of a frozen
     /// job uses this, so the copy to the target overlaps the fsync of the store.
     Fresh { owner: &'a JobShared, sealed: PendingGeneration },
+    /// The state `owner` (frozen) just saved, still on its host: streamed from there to the
+    /// target and into `owner`'s store in one pass (`Engine::stream_checkpoint`), published
+    /// before the job starts. A migration between two hosts uses this, so the two network legs
+    /// overlap instead of running one after the other.
+    Stream { owner: &'a JobShared },
 }
 
 /// What a restart used: the generation, and the newer ones skipped as corrupt (with why).
@@ -72,8 +78,17 @@ impl Engine {
         let launched = self.launch_with(adaptor, id, sw, resource, workdir, &mut restart);
         // A fresh state not consumed (the launch failed before placing it) is still published:
         // it is the job's newest checkpoint whatever happens to this launch.
-        if let Some(Restart::Fresh { owner, sealed }) = restart {
-            self.publish_checkpoint(owner, sealed)?;
+        match restart {
+            Some(Restart::Fresh { owner, sealed }) => {
+                self.publish_checkpoint(owner, sealed)?;
+            }
+            Some(Restart::Stream { owner }) => {
+                let collected = self.collect_left_state(owner).and_then(|sealed| self.publish_checkpoint(owner, sealed));
+                if let Err(e) = collected {
+                    tracing::warn!(target: "gat::checkpoint", "job {}: its fresh state could not be kept: {e}", owner.id);
+                }
+            }
+            _ => {}
         }
         launched
     }
@@ -118,6 +133,13 @@ impl Engine {
                         self.place_checkpoint(adaptor, resource, dir, id, from_job, &mut restarted.skipped)?
                     }
                     Restart::Fresh { owner, sealed } => self.place_fresh(adaptor, resource, dir, id, owner, sealed)?,
+                    Restart::Stream { owner } => {
+                        let started = std::time::Instant::now();
+                        let (manifest, placed) = self.stream_checkpoint(owner, adaptor, resource, dir)?;
+                        tracing::debug!(target: "gat::launch", "job {id}: generation {} streamed and published in {:.3} s", manifest.generation, started.elapsed().as_secs_f64());
+                        placed.map_err(|e| e.context(format!("placing job {id}'s state in {}", dir.display())))?;
+                        manifest
+                    }
                 };
                 if manifest.files.iter().any(|f| f.path == RESTART_FILE) {
                     spec.workdir_env.push((ENV_RESTART_FILE.into(), RESTART_FILE.into()));

@@ -7,6 +7,12 @@
 //! state. Every phase is journalled before it starts, so a process that dies in the middle leaves
 //! an operation the next process to open the journal finishes or rolls back
 //! (`Engine::recover_operations`).
+//!
+//! Between two resources that are not both this machine, the target is chosen before the
+//! checkpoint, and the frozen job's state is left on its host. It is then streamed from there to
+//! the target in one pass, hashed and written into the store on the way (`Restart::Stream`), so
+//! the two network legs of a host-to-host move overlap. The generation is published, durable,
+//! before the successor starts, and it is kept even when the target fails mid-stream.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use gat_adaptor::{NativeState, Resource, Signal};
 
-use super::checkpoint::cooperative::Answer;
+use super::checkpoint::cooperative::{Answer, Collected};
 use super::core::Engine;
 use super::error::{Error, Result};
 use super::job::{Job, JobShared, JobState};
@@ -244,13 +250,18 @@ impl Engine {
     ) -> Result<Job> {
         let call = kind.call();
         fault_point(self, "checkpoint")?;
-        // A frozen job's fresh state is published while it is copied to the target (a rollback
-        // only thaws the job); any other answer is published at once (a rollback restarts the
-        // job from it).
+        // The target is chosen first: whether the state can stream straight to it decides how
+        // the checkpoint collects it.
+        let record = job.record().clone();
+        let (resource, reason) = self.move_target(job, target, &record.resource)?;
+        let stream = fresh && kind == MoveKind::Migrate && self.streams_to(job, &resource);
+        // A frozen job's fresh state is published while it is copied (or streamed) to the
+        // target (a rollback only thaws the job); any other answer is published at once (a
+        // rollback restarts the job from it).
         let mut fresh_state = None;
         if fresh {
             let freeze = kind == MoveKind::Migrate;
-            let (sealed, answer) = self.take_checkpoint(job, freeze, &mut || {
+            let (collected, answer) = self.take_checkpoint_leaving(job, freeze, stream, &mut || {
                 op.frozen = true;
                 op.phase = "frozen".into();
                 self.journal.update_operation(op)
@@ -258,10 +269,12 @@ impl Engine {
             progress.frozen = answer == (Answer::Continued { frozen: true });
             progress.exited_for_checkpoint = answer == Answer::Exited;
             progress.taken = true;
-            if progress.frozen {
-                fresh_state = Some(sealed);
-            } else {
-                self.publish_checkpoint(job, sealed)?;
+            match collected {
+                Collected::Sealed(sealed) if progress.frozen => fresh_state = Some(Restart::Fresh { owner: job, sealed }),
+                Collected::Sealed(sealed) => {
+                    self.publish_checkpoint(job, sealed)?;
+                }
+                Collected::OnHost => fresh_state = Some(Restart::Stream { owner: job }),
             }
             if kind == MoveKind::Clone && progress.exited_for_checkpoint {
                 // The original of a clone runs on.
@@ -270,18 +283,13 @@ impl Engine {
             }
         }
         self.enter(op, "select")?;
-        let record = job.record().clone();
-        let (resource, reason) = self.move_target(job, target, &record.resource)?;
         op.target = Some(resource.name.clone());
 
         self.enter(op, "place")?;
         progress.restart_attempted = true;
         let reason = format!("{call} of {} from '{}': {reason}", job.id, record.resource);
         let predecessor = (kind == MoveKind::Migrate).then(|| job.id.clone());
-        let restart = match fresh_state {
-            Some(sealed) => Restart::Fresh { owner: job, sealed },
-            None => Restart::FromStore { from_job: &job.id },
-        };
+        let restart = fresh_state.unwrap_or(Restart::FromStore { from_job: &job.id });
         let successor = self.start_job(&job.description, &resource, reason, predecessor, Some(restart))?;
         op.successor = Some(successor.id().to_owned());
         progress.successor = Some(successor.clone());
@@ -294,6 +302,24 @@ impl Engine {
             self.end_original(job, successor.id());
         }
         Ok(successor)
+    }
+
+    /// Whether a migration of `job` to `target` streams the state from the job's host to the
+    /// target in one pass: both adaptors stream, the target is another resource, and the state
+    /// is the protocol's one file. Between two resources of this machine a rename into the store
+    /// and one copy out cost less than a stream through it.
+    fn streams_to(&self, job: &JobShared, target: &Resource) -> bool {
+        let sw = &job.description.software;
+        if sw.restart_flag.is_some() || !sw.restart_files.is_empty() {
+            return false;
+        }
+        let Some(source) = &job.adaptor else { return false };
+        let Ok(to) = self.adaptor(&target.adaptor) else { return false };
+        let record = job.record();
+        source.capabilities().stream
+            && to.capabilities().stream
+            && record.resource != target.name
+            && !(source.name() == "local" && to.name() == "local")
     }
 
     /// The target: the one given, else the best other resource that can run the job (the job's

@@ -129,6 +129,12 @@ impl Adaptor for LazySsh {
     fn place(&self, on: &Resource, files: &Path, dir: &Path) -> AdaptorResult<()> {
         self.get()?.place(on, files, dir)
     }
+    fn open_read(&self, job: &NativeJob, path: &Path) -> AdaptorResult<Box<dyn gat_adaptor::ReadStream>> {
+        self.get()?.open_read(job, path)
+    }
+    fn write_from(&self, on: &Resource, dir: &Path, name: &Path, size: u64, from: &mut dyn std::io::Read) -> AdaptorResult<()> {
+        self.get()?.write_from(on, dir, name, size, from)
+    }
     /// The ssh adaptor pushes nothing: the engine polls it.
     fn set_event_sink(&self, _sink: EventSink) -> AdaptorResult<()> {
         Ok(())

@@ -14,12 +14,13 @@
 
 use std::any::Any;
 use std::fs;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{Adaptor, ExitStatus, JobSpec, NativeJob, NativeState, Resource, Signal};
+use crate::{Adaptor, Error, ExitStatus, JobSpec, NativeJob, NativeState, Resource, Signal};
 
 /// Bound of every wait in the suite: generous, for loaded machines and remote hosts.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -625,6 +626,168 @@ pub fn missing_executable_is_submit_error(h: &Harness) {
     }
 }
 
+/// Bytes with every value and no short period, so a shifted or dropped chunk shows.
+fn stream_data(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A finished job whose working directory is the case's: what `open_read` reads from.
+fn finished_job(case: &Case<'_>) -> NativeJob {
+    let job = case.submit(&case.shell("exit 0", &[]));
+    case.expect_exit(&job, ExitStatus::Exited(0));
+    job
+}
+
+/// Whether the adaptor streams; one that does not must say so with `Unsupported`.
+fn streams(h: &Harness, case: &Case<'_>) -> bool {
+    if h.adaptor.capabilities().stream {
+        return true;
+    }
+    let err = h
+        .adaptor
+        .write_from(&h.resource, &case.work, Path::new("x"), 1, &mut &b"x"[..])
+        .expect_err("write_from without the stream capability must fail");
+    assert!(matches!(err, Error::Unsupported { .. }), "[{}] expected Unsupported: {err}", case.name);
+    false
+}
+
+/// `write_from` stores the bytes under the name (subdirectories created); `open_read` gives them
+/// back with their size, relative to the job's working directory or absolute.
+pub fn stream_round_trip(h: &Harness) {
+    let case = Case::new(h, "stream", &[]);
+    if !streams(h, &case) {
+        return;
+    }
+    let data = stream_data(3 * 1024 * 1024 + 17);
+    let name = "sub dir/it's $state";
+    h.adaptor
+        .write_from(&h.resource, &case.work, Path::new(name), data.len() as u64, &mut &data[..])
+        .unwrap_or_else(|e| panic!("[{}] write_from failed: {e}", case.name));
+    let job = finished_job(&case);
+    assert!(case.fetch(&job, name) == data, "[{}] fetch of the streamed file differs", case.name);
+    for path in [PathBuf::from(name), case.work.join(name)] {
+        let mut stream = h
+            .adaptor
+            .open_read(&job, &path)
+            .unwrap_or_else(|e| panic!("[{}] open_read {} failed: {e}", case.name, path.display()));
+        assert_eq!(stream.size(), data.len() as u64, "[{}] size of {}", case.name, path.display());
+        let mut got = Vec::new();
+        stream
+            .read_to_end(&mut got)
+            .unwrap_or_else(|e| panic!("[{}] reading {} failed: {e}", case.name, path.display()));
+        assert!(got == data, "[{}] {} read back differs ({} bytes)", case.name, path.display(), got.len());
+        stream.finish().unwrap_or_else(|e| panic!("[{}] finish failed: {e}", case.name));
+    }
+    // An empty file streams too.
+    h.adaptor
+        .write_from(&h.resource, &case.work, Path::new("empty"), 0, &mut &b""[..])
+        .unwrap_or_else(|e| panic!("[{}] write_from of 0 bytes failed: {e}", case.name));
+    let mut stream = h.adaptor.open_read(&job, Path::new("empty")).expect("open_read of an empty file");
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).expect("reading an empty file");
+    assert_eq!((stream.size(), got.len()), (0, 0));
+    stream.finish().expect("finish");
+}
+
+/// A reader that gives `good` bytes, then fails.
+struct FailingReader<'a> {
+    good: &'a [u8],
+}
+
+impl Read for FailingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.good.is_empty() {
+            return Err(std::io::Error::other("the source broke (test)"));
+        }
+        self.good.read(buf)
+    }
+}
+
+/// Input shorter or longer than announced, or failing, stores nothing under the name (an older
+/// file stays as it was); names that leave the directory are refused.
+pub fn stream_refuses_short_long_and_failing_input(h: &Harness) {
+    let case = Case::new(h, "stream-refuse", &[]);
+    if !streams(h, &case) {
+        return;
+    }
+    let data = stream_data(2 * 1024 * 1024);
+    let size = data.len() as u64;
+    let job = finished_job(&case);
+    let short = h.adaptor.write_from(&h.resource, &case.work, Path::new("short"), size, &mut &data[..data.len() - 1]);
+    assert!(short.is_err(), "[{}] a stream one byte short was stored", case.name);
+    assert!(case.try_fetch(&job, "short").is_none(), "[{}] a short stream left a file", case.name);
+    let failing = h.adaptor.write_from(
+        &h.resource,
+        &case.work,
+        Path::new("failing"),
+        size,
+        &mut FailingReader { good: &data[..data.len() / 2] },
+    );
+    let err = failing.expect_err("a failing reader must fail the write");
+    assert!(err.to_string().contains("broke"), "[{}] the error should say what the source said: {err}", case.name);
+    assert!(case.try_fetch(&job, "failing").is_none(), "[{}] a failed stream left a file", case.name);
+    // An older file of the name stays untouched by a refused stream.
+    h.adaptor
+        .write_from(&h.resource, &case.work, Path::new("kept"), 3, &mut &b"old"[..])
+        .unwrap_or_else(|e| panic!("[{}] write_from failed: {e}", case.name));
+    let long = h.adaptor.write_from(&h.resource, &case.work, Path::new("kept"), size - 1, &mut &data[..]);
+    assert!(long.is_err(), "[{}] a stream one byte long was stored", case.name);
+    assert_eq!(case.fetch(&job, "kept"), b"old", "[{}] the older file changed", case.name);
+    for bad in ["../escape", "", "/abs", "a/../b"] {
+        let r = h.adaptor.write_from(&h.resource, &case.work, Path::new(bad), 1, &mut &b"x"[..]);
+        assert!(matches!(r, Err(Error::InvalidSpec(_))), "[{}] name {bad:?} must be refused: {r:?}", case.name);
+    }
+}
+
+/// `open_read` of a missing file is a file error; a stream of a file that grows while it is
+/// read fails instead of ending short; a stream dropped half-read is abandoned cleanly.
+pub fn open_read_refuses_missing_and_changing_files(h: &Harness) {
+    let case = Case::new(h, "stream-read", &[]);
+    if !streams(h, &case) {
+        return;
+    }
+    let job = finished_job(&case);
+    match h.adaptor.open_read(&job, Path::new("no-such-file")) {
+        Err(Error::FileOpen(m)) => assert!(m.contains("no-such-file"), "[{}] the error names the file: {m}", case.name),
+        Err(e) => panic!("[{}] open_read of a missing file: expected FileOpen, got {e}", case.name),
+        Ok(_) => panic!("[{}] open_read of a missing file succeeded", case.name),
+    }
+    // Larger than what the pipes and windows on the way hold, so the sender is still reading
+    // the file when it grows.
+    let data = stream_data(24 * 1024 * 1024);
+    h.adaptor
+        .write_from(&h.resource, &case.work, Path::new("growing"), data.len() as u64, &mut &data[..])
+        .unwrap_or_else(|e| panic!("[{}] write_from failed: {e}", case.name));
+    let mut stream = h.adaptor.open_read(&job, Path::new("growing")).expect("open_read");
+    let mut first = [0u8; 1];
+    stream.read_exact(&mut first).expect("the first byte");
+    let grow = case.submit(&case.shell("printf more >> growing", &[]));
+    case.expect_exit(&grow, ExitStatus::Exited(0));
+    let mut rest = Vec::new();
+    let err = stream.read_to_end(&mut rest).expect_err("a file that grew while read must not read as complete");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "[{}] {err}", case.name);
+    drop(stream);
+    // Dropped half-read: nothing is left waiting, and the next stream works.
+    let mut stream = h.adaptor.open_read(&job, Path::new("growing")).expect("open_read");
+    let mut some = vec![0u8; 4096];
+    stream.read_exact(&mut some).expect("some bytes");
+    drop(stream);
+    let mut stream = h.adaptor.open_read(&job, Path::new("growing")).expect("open_read after a dropped one");
+    assert_eq!(stream.size(), data.len() as u64 + 4);
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).expect("read");
+    assert!(all[..data.len()] == data[..] && &all[data.len()..] == b"more");
+    stream.finish().expect("finish");
+}
+
 /// Expands to one `#[test]` per suite function, each building a fresh harness with `$harness()`.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -643,7 +806,10 @@ macro_rules! conformance_tests {
             signal_finished_job_is_error,
             many_concurrent_jobs,
             poll_by_fresh_value,
-            missing_executable_is_submit_error
+            missing_executable_is_submit_error,
+            stream_round_trip,
+            stream_refuses_short_long_and_failing_input,
+            open_read_refuses_missing_and_changing_files
         );
     };
     (@each $harness:path; $($name:ident),* $(,)?) => {

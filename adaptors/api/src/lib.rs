@@ -21,12 +21,29 @@ mod types;
 pub use error::{Error, Result};
 pub use types::*;
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 /// Called by an adaptor that pushes state changes (see [`Capabilities::push_events`]): the native
 /// job whose state changed and its new state. Must be cheap and must not call back into the adaptor.
 pub type EventSink = Arc<dyn Fn(&NativeJob, NativeState) + Send + Sync>;
+
+/// A file being read off a job's host (see [`Adaptor::open_read`]): exactly [`size`] bytes,
+/// then the end. A file that turns out shorter or longer than announced is a read error
+/// (`UnexpectedEof` or `InvalidData`), never a silent short or long read; a read that gets no
+/// byte before the adaptor's transfer deadline fails with `TimedOut`.
+///
+/// [`size`]: ReadStream::size
+pub trait ReadStream: Read + Send {
+    /// The file's size, known before its first byte is read.
+    fn size(&self) -> u64;
+
+    /// Once every byte was read: check that the transfer ended well (the remote side exited
+    /// cleanly) and release what it held. Dropping a stream without finishing aborts it (every
+    /// process it started is ended and reaped).
+    fn finish(self: Box<Self>) -> Result<()>;
+}
 
 /// One kind of resource. See the crate documentation for the rules.
 pub trait Adaptor: Send + Sync {
@@ -82,7 +99,69 @@ pub trait Adaptor: Send + Sync {
     /// Copy the contents of the local directory `files` into `dir` on resource `on`.
     fn place(&self, on: &Resource, files: &Path, dir: &Path) -> Result<()>;
 
+    /// Open `path` (relative to the job's working directory, or absolute) on the job's host for
+    /// reading, as a stream of its bytes (see [`ReadStream`]). A missing or unreadable file is
+    /// [`Error::FileOpen`] here.
+    fn open_read(&self, job: &NativeJob, path: &Path) -> Result<Box<dyn ReadStream>>;
+
+    /// Write the `size` bytes read from `from` as the file `dir/name` on resource `on` (a
+    /// relative `dir` as in [`place`]), creating `dir` and `name`'s parent directories. The file
+    /// appears under its name only once exactly `size` bytes arrived: a reader that fails, ends
+    /// early or has more than `size` bytes makes this an error and leaves nothing under that
+    /// name (an older file of that name stays). Bounded by the adaptor's transfer deadline.
+    /// `from` is read to its end (one byte past `size`, to check it is the end) unless the
+    /// write fails first.
+    ///
+    /// [`place`]: Adaptor::place
+    fn write_from(&self, on: &Resource, dir: &Path, name: &Path, size: u64, from: &mut dyn Read) -> Result<()>;
+
     /// Register where pushed state changes go. Adaptors without push support keep nothing and
     /// return Ok; the engine then polls them.
     fn set_event_sink(&self, sink: EventSink) -> Result<()>;
+}
+
+/// Copy exactly `size` bytes from `from` to `to` in chunks of `chunk` bytes, then check that
+/// `from` has nothing more: the shared core of [`Adaptor::write_from`]. An early end is
+/// `UnexpectedEof`, a byte past `size` is `InvalidData`.
+pub fn copy_exactly(from: &mut dyn Read, size: u64, to: &mut dyn std::io::Write, chunk: usize) -> std::io::Result<()> {
+    use std::io::{Error as IoError, ErrorKind};
+    let mut buf = vec![0u8; chunk.max(1)];
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match from.read(&mut buf[..want]) {
+            Ok(0) => {
+                return Err(IoError::new(
+                    ErrorKind::UnexpectedEof,
+                    format!("the data ended after {} of {size} bytes", size - left),
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    loop {
+        match from.read(&mut buf[..1]) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {
+                return Err(IoError::new(ErrorKind::InvalidData, format!("the data goes on past the {size} bytes announced")))
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A `name` for [`Adaptor::write_from`]: relative, not empty, no `..` or `.` components.
+pub fn check_stream_name(name: &Path) -> Result<()> {
+    use std::path::Component;
+    let clean = !name.as_os_str().is_empty() && name.components().all(|c| matches!(c, Component::Normal(_)));
+    if clean {
+        Ok(())
+    } else {
+        Err(Error::InvalidSpec(format!("file name '{}' must be a relative path without '.' or '..'", name.display())))
+    }
 }

@@ -21,6 +21,10 @@ pub struct Capabilities {
     pub started_on_submit: bool,
     /// Jobs keep running and stay observable after the submitting process exits.
     pub detached_jobs: bool,
+    /// `open_read` and `write_from` work: a file can be streamed off a job's host and onto a
+    /// resource without a local copy in between (a migration between hosts streams its state
+    /// from the source to the target in one pass).
+    pub stream: bool,
 }
 
 /// A resource attribute value: hardware descriptions carry strings and numbers.

@@ -802,6 +802,7 @@ impl Adaptor for LocalAdaptor {
             checkpoint_primitives: true,
             started_on_submit: true,
             detached_jobs: true,
+            stream: true,
         }
     }
 
@@ -985,8 +986,97 @@ impl Adaptor for LocalAdaptor {
         staging::place(files, &dir)
     }
 
+    fn open_read(&self, job: &NativeJob, path: &Path) -> Result<Box<dyn gat_adaptor::ReadStream>> {
+        let job_dir = job_dir_of(job)?;
+        let workdir = self.records.read_workdir(&job_dir)
+            .map_err(|e| file_error("reading the working directory from", &job_dir, e))?;
+        let path = workdir.join(path);
+        let file = fs::File::open(&path).map_err(|e| file_error("opening", &path, e))?;
+        let size = file.metadata().map_err(|e| file_error("reading the size of", &path, e))?.len();
+        Ok(Box::new(LocalReadStream { file, path, size, left: size }))
+    }
+
+    fn write_from(&self, on: &Resource, dir: &Path, name: &Path, size: u64, from: &mut dyn io::Read) -> Result<()> {
+        gat_adaptor::check_stream_name(name)?;
+        let dir = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            on.work_dir.clone().unwrap_or_else(home_dir).join(dir)
+        };
+        let dest = dir.join(name);
+        let parent = dest.parent().unwrap_or(&dir).to_path_buf();
+        fs::create_dir_all(&parent).map_err(|e| file_error("creating", &parent, e))?;
+        // Written under a temporary name and renamed: the name holds a complete file or none.
+        let mut part = dest.clone().into_os_string();
+        part.push(format!(".gat-part-{}", std::process::id()));
+        let part = PathBuf::from(part);
+        let written = fs::File::create(&part)
+            .map_err(|e| file_error("creating", &part, e))
+            .and_then(|mut file| {
+                gat_adaptor::copy_exactly(from, size, &mut file, 1 << 20)
+                    .map_err(|e| Error::io(format!("writing {}", dest.display()), e))
+            })
+            .and_then(|()| fs::rename(&part, &dest).map_err(|e| file_error("renaming into place", &dest, e)));
+        if written.is_err() {
+            let _ = fs::remove_file(&part);
+        }
+        written
+    }
+
     fn set_event_sink(&self, sink: EventSink) -> Result<()> {
         *lock(&self.sink) = Some(sink);
+        Ok(())
+    }
+}
+
+/// A file of a local job read as a stream: exactly the size it had when opened.
+struct LocalReadStream {
+    file: fs::File,
+    path: PathBuf,
+    size: u64,
+    left: u64,
+}
+
+impl io::Read for LocalReadStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // The end announced: the file must not have grown.
+            return match io::Read::read(&mut self.file, &mut [0u8]) {
+                Ok(0) => Ok(0),
+                Ok(_) => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} grew past its {} bytes while it was read", self.path.display(), self.size),
+                )),
+                Err(e) => Err(e),
+            };
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = io::Read::read(&mut self.file, &mut buf[..want])?;
+        if n == 0 && want > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} shrank to {} of its {} bytes while it was read", self.path.display(), self.size - self.left, self.size),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl gat_adaptor::ReadStream for LocalReadStream {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        if self.left != 0 {
+            return Err(Error::Failed(format!(
+                "{}: finished after {} of {} bytes",
+                self.path.display(),
+                self.size - self.left,
+                self.size
+            )));
+        }
         Ok(())
     }
 }

@@ -17,6 +17,7 @@
 mod quote;
 mod scripts;
 mod session;
+mod stream;
 pub mod testbed;
 mod transport;
 
@@ -168,13 +169,16 @@ impl SshAdaptor {
     }
 
     fn run_for(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
-        {
-            let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-            if !used.contains(host) {
-                used.push(host.clone());
-            }
-        }
+        self.note_used(host);
         self.transport.run(host, script, timeout)
+    }
+
+    /// Remember that `host`'s master may be up (closed on drop).
+    fn note_used(&self, host: &Host) {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if !used.contains(host) {
+            used.push(host.clone());
+        }
     }
 
     fn host_by_name(&self, name: &str) -> Result<Host> {
@@ -503,6 +507,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checkpoint_primitives: true,
     started_on_submit: true,
     detached_jobs: true,
+    stream: true,
 };
 
 impl Adaptor for SshAdaptor {
@@ -896,7 +901,15 @@ impl Adaptor for SshAdaptor {
             Some(w) if dir.is_relative() => w.join(dir),
             _ => dir.to_path_buf(),
         };
-        let a = self.run(&host, scripts::mkdir(dir).bytes())?;
+        // A few regular files (a checkpoint generation, the protocol's directory) go as streams:
+        // `cat` on the host stores a GiB faster than an SFTP upload (docs/BENCHMARKS.md, SSH),
+        // and a tree of directories only needs no copy at all. Anything else goes through scp.
+        let tree = stream::plan_tree(files).ok().flatten();
+        let mut dirs = vec![dir.clone()];
+        if let Some(t) = &tree {
+            dirs.extend(t.dirs.iter().map(|d| dir.join(d)));
+        }
+        let a = self.run(&host, stream::mkdirs_script(&dirs).bytes())?;
         if a.code != 0 {
             return Err(Error::PermissionDenied(format!(
                 "cannot create {} on {}: {}",
@@ -905,7 +918,76 @@ impl Adaptor for SshAdaptor {
                 a.err
             )));
         }
-        self.upload(&host, files, dir)
+        let Some(tree) = tree else {
+            return self.upload(&host, files, dir);
+        };
+        for (rel, size, mode) in &tree.files {
+            let src = files.join(rel);
+            let mut file = std::fs::File::open(&src)
+                .map_err(|e| Error::FileOpen(format!("cannot read {}: {e}", src.display())))?;
+            let target = dir.join(rel);
+            let parent = target.parent().unwrap_or(dir).to_path_buf();
+            stream::write_from(
+                &host,
+                self.transport.options(&host),
+                &parent,
+                &target,
+                *size,
+                Some(*mode),
+                &mut file,
+                self.timeouts.transfer,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A transport call checks the file (and brings the host's master up), then `ssh host`
+    /// streams it (see the `stream` module).
+    fn open_read(&self, job: &NativeJob, path: &Path) -> Result<Box<dyn gat_adaptor::ReadStream>> {
+        let data = self.parse_job(job)?;
+        let host = self.host_of_job(job, &data)?;
+        no_nul("a path", path.as_os_str().as_bytes())?;
+        let path = PathBuf::from(os(data.wd.clone())).join(path);
+        let a = self.run(&host, stream::check_readable_script(&path).bytes())?;
+        match a.code {
+            0 => {}
+            stream::code::UNREADABLE => return Err(Error::FileOpen(format!("on {}: {}", host.contact, a.err))),
+            c => {
+                return Err(Error::Failed(format!(
+                    "checking {} on {} failed (exit {c}): {}",
+                    path.display(),
+                    host.contact,
+                    a.err
+                )))
+            }
+        }
+        let opened = stream::SshReadStream::open(&host, self.transport.options(&host), &path, self.timeouts.transfer)?;
+        Ok(Box::new(opened))
+    }
+
+    /// A transport call creates the directory (and brings the host's master up), then
+    /// `ssh host` stores the stream (see the `stream` module).
+    fn write_from(&self, on: &Resource, dir: &Path, name: &Path, size: u64, from: &mut dyn std::io::Read) -> Result<()> {
+        gat_adaptor::check_stream_name(name)?;
+        let host = self.host_of_resource(on)?;
+        no_nul("a path", dir.as_os_str().as_bytes())?;
+        no_nul("a path", name.as_os_str().as_bytes())?;
+        let dir = match &host.work_dir {
+            Some(w) if dir.is_relative() => w.join(dir),
+            _ => dir.to_path_buf(),
+        };
+        let target = dir.join(name);
+        let parent = target.parent().unwrap_or(&dir).to_path_buf();
+        let a = self.run(&host, scripts::mkdir(&parent).bytes())?;
+        if a.code != 0 {
+            return Err(Error::PermissionDenied(format!(
+                "cannot create {} on {}: {}",
+                parent.display(),
+                host.contact,
+                a.err
+            )));
+        }
+        stream::write_from(&host, self.transport.options(&host), &parent, &target, size, None, from, self.timeouts.transfer)
     }
 
     fn set_event_sink(&self, _sink: EventSink) -> Result<()> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use gat_adaptor::{NativeJob, NativeState, Signal};
+use gat_adaptor::{Adaptor, NativeJob, NativeState, Resource, Signal};
 
 use super::manifest::Manifest;
 use super::protocol::{DONE_FILE, RESTART_FILE, STATE_FILE};
@@ -31,6 +31,16 @@ pub(crate) enum Answer {
     Continued { frozen: bool },
     /// It saved its state and exited; it must be restarted (in place, or elsewhere).
     Exited,
+}
+
+/// Where a fresh checkpoint's state is once `take_checkpoint` returns.
+#[allow(clippy::large_enum_variant)] // one value per checkpoint, moved a few times
+pub(crate) enum Collected {
+    /// In the store, sealed (hashed), not yet published.
+    Sealed(PendingGeneration),
+    /// Still on the job's host, the job frozen: the caller streams it into the store and to a
+    /// migration's target in one pass (`stream_checkpoint`), or collects it (`collect_left_state`).
+    OnHost,
 }
 
 /// Clears the hold on the job's end when the checkpoint is over, however it ends; an end that
@@ -76,6 +86,21 @@ impl Engine {
         freeze: bool,
         on_freeze: &mut dyn FnMut() -> Result<()>,
     ) -> Result<(PendingGeneration, Answer)> {
+        match self.take_checkpoint_leaving(job, freeze, false, on_freeze)? {
+            (Collected::Sealed(sealed), answer) => Ok((sealed, answer)),
+            (Collected::OnHost, _) => Err(Error::Failed(format!("job {}: its checkpoint state was not collected", job.id))),
+        }
+    }
+
+    /// `take_checkpoint`; with `leave_on_host`, the state of a job that answered and was frozen
+    /// stays on its host (`Collected::OnHost`), for the caller to stream.
+    pub(crate) fn take_checkpoint_leaving(
+        &self,
+        job: &JobShared,
+        freeze: bool,
+        leave_on_host: bool,
+        on_freeze: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<(Collected, Answer)> {
         let sw = job.description.software.clone();
         let adaptor = job.adaptor.clone().ok_or_else(|| {
             Error::NotImplemented(format!("job {}: its adaptor is not available in this build", job.id))
@@ -140,6 +165,11 @@ impl Engine {
                 Answer::Exited
             }
         };
+        if leave_on_host && answer == (Answer::Continued { frozen: true }) {
+            let _ = fs::remove_dir_all(&incoming);
+            drop(hold);
+            return Ok((Collected::OnHost, answer));
+        }
         let result = self.collect_state(job, &native, &incoming, gnu_queue);
         let _ = fs::remove_dir_all(&incoming);
         let sealed = match result {
@@ -156,7 +186,70 @@ impl Engine {
             job.ops.take_held();
         }
         drop(hold);
-        Ok((sealed, answer))
+        Ok((Collected::Sealed(sealed), answer))
+    }
+
+    /// Collect a state `take_checkpoint_leaving` left on the frozen job's host (when it could
+    /// not be streamed after all) as a sealed generation.
+    pub(crate) fn collect_left_state(&self, job: &JobShared) -> Result<PendingGeneration> {
+        let incoming = self.job_dir(&job.id).join("ckpt-incoming");
+        let _ = fs::remove_dir_all(&incoming);
+        fs::create_dir_all(&incoming).map_err(|e| Error::Io(format!("cannot create {}: {e}", incoming.display())))?;
+        let result = self.collect_state(job, &job.native(), &incoming, false);
+        let _ = fs::remove_dir_all(&incoming);
+        result
+    }
+
+    /// Stream a state `take_checkpoint_leaving` left on the frozen job's host, in one pass, to
+    /// `name` in `dir` on resource `on` (through `target`) and into a new generation of the
+    /// job's store, hashed on the way. The generation is published (durable) whether or not the
+    /// target got the state, as long as the store got all of it; the state is then removed from
+    /// the job's host, as `take` does. Ok((manifest, what the target's write gave)).
+    pub(crate) fn stream_checkpoint(
+        &self,
+        job: &JobShared,
+        target: &dyn Adaptor,
+        on: &Resource,
+        dir: &Path,
+    ) -> Result<(Manifest, Result<()>)> {
+        let adaptor = job.adaptor.as_ref().ok_or_else(|| Error::NotImplemented(format!("job {}: no adaptor", job.id)))?;
+        let native = job.native();
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::CheckpointCorrupt(format!(
+                "Checkpoint of job {}: the job answered but its state {STATE_FILE} cannot be read: {e}",
+                job.id
+            ))
+        };
+        let mut source = adaptor.open_read(&native, Path::new(STATE_FILE)).map_err(|e| unreadable(&e))?;
+        let size = source.size();
+        let store = self.checkpoint_store(&job.id)?;
+        let mut pending = store.begin()?;
+        let started = Instant::now();
+        let placed = pending.stream_in(Path::new(RESTART_FILE), size, &mut source, |bytes| {
+            target
+                .write_from(on, dir, Path::new(RESTART_FILE), size, bytes)
+                .map_err(|e| Error::from(e).context(format!("streaming job {}'s state to {}", job.id, on.name)))
+        });
+        let placed = placed.map_err(|e| {
+            Error::CheckpointCorrupt(format!("Checkpoint of job {}: its state could not be stored: {e}", job.id))
+        })?;
+        source.finish().map_err(|e| unreadable(&e))?;
+        tracing::debug!(target: "gat::migration", job = %job.id, "{size} bytes streamed to {} and the store in {:.3} s", on.name, started.elapsed().as_secs_f64());
+        let record = job.record().clone();
+        pending.seal(Manifest {
+            generation: 0,
+            time: now_seconds(),
+            mechanism: "cooperative".into(),
+            source_resource: record.resource.clone(),
+            restart_arguments: job.description.software.restart_flag.iter().cloned().collect(),
+            files: Vec::new(),
+        })?;
+        let manifest = self.publish_checkpoint(job, pending)?;
+        tracing::debug!(target: "gat::migration", job = %job.id, "generation {} durable and published after {:.3} s", manifest.generation, started.elapsed().as_secs_f64());
+        if let Err(e) = adaptor.remove(&native, &[PathBuf::from(STATE_FILE)]) {
+            tracing::warn!(target: "gat::checkpoint", "job {}: the streamed state stays on its host: {e}", job.id);
+        }
+        Ok((manifest, placed))
     }
 
     /// Send the checkpoint signal once the job's main process handles it (a program that does

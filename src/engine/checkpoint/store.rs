@@ -197,6 +197,41 @@ impl PendingGeneration {
         Ok(())
     }
 
+    /// Store `rel` from `src`, exactly `size` bytes, hashing them on the way, while `pass_on`
+    /// reads the same bytes as they arrive (to send them elsewhere: a migration streams its
+    /// state to the target through here, so the store and the target get it in one pass).
+    /// Whatever `pass_on` leaves unread is drained into the store after it returns, so the
+    /// generation is complete even when `pass_on` failed. Err when the bytes could not all be
+    /// stored (the generation must then not be published); else `pass_on`'s own outcome.
+    pub fn stream_in<R>(
+        &mut self,
+        rel: &Path,
+        size: u64,
+        src: &mut dyn Read,
+        pass_on: impl FnOnce(&mut dyn Read) -> R,
+    ) -> Result<R> {
+        let dest = self.destination(rel)?;
+        let file = File::create(&dest).map_err(|e| io_err(&dest, "create checkpoint state", e))?;
+        let mut tee = Tee::new(src, file, size).map_err(|e| io_err(&dest, "start the checkpoint writer", e))?;
+        let passed = pass_on(&mut tee);
+        // The rest (all of it when pass_on gave up early) still belongs in the store.
+        let drained = io::copy(&mut tee, &mut io::sink());
+        let finished = tee.finish();
+        let (count, hash, file) = match (drained, finished) {
+            (Ok(_), Ok(done)) => done,
+            (Err(e), _) | (_, Err(e)) => return Err(io_err(&dest, "stream state into the checkpoint", e)),
+        };
+        if count != size {
+            return Err(Error::CheckpointCorrupt(format!(
+                "checkpoint state {}: {count} bytes arrived where {size} were announced",
+                rel.display()
+            )));
+        }
+        self.syncs.push(std::thread::spawn(move || file.sync_all()));
+        self.files.push(FileEntry { path: rel_string(rel), size, blake3: hash });
+        Ok(passed)
+    }
+
     fn destination(&self, rel: &Path) -> Result<PathBuf> {
         let clean = rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !clean || rel.as_os_str().is_empty() {
@@ -278,6 +313,113 @@ impl Drop for PendingGeneration {
         }
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Bytes written between two background `fdatasync`s of a streamed file: the disk writes it
+/// while the rest streams in, so the final fsync has little left to wait for.
+const SYNC_EVERY: u64 = 64 << 20;
+
+/// Reads from a source and, on the way, hashes the bytes and writes them to a file; refuses
+/// more bytes than announced.
+struct Tee<'a> {
+    src: &'a mut dyn Read,
+    file: Option<File>,
+    hasher: blake3::Hasher,
+    size: u64,
+    count: u64,
+    failed: Option<io::Error>,
+    synced_at: u64,
+    /// Asks the background syncer for an fdatasync of what was written so far.
+    sync_now: Option<std::sync::mpsc::Sender<()>>,
+    syncer: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl<'a> Tee<'a> {
+    fn new(src: &'a mut dyn Read, file: File, size: u64) -> io::Result<Tee<'a>> {
+        let (sync_now, requests) = std::sync::mpsc::channel::<()>();
+        let to_sync = file.try_clone()?;
+        let syncer = std::thread::spawn(move || {
+            while requests.recv().is_ok() {
+                while requests.try_recv().is_ok() {} // coalesce
+                to_sync.sync_data()?;
+            }
+            Ok(())
+        });
+        Ok(Tee {
+            src,
+            file: Some(file),
+            hasher: blake3::Hasher::new(),
+            size,
+            count: 0,
+            failed: None,
+            synced_at: 0,
+            sync_now: Some(sync_now),
+            syncer: Some(syncer),
+        })
+    }
+
+    /// (bytes, hash, the file) once the source is exhausted; the first error otherwise.
+    fn finish(mut self) -> io::Result<(u64, String, File)> {
+        drop(self.sync_now.take());
+        let synced = self
+            .syncer
+            .take()
+            .map(|t| t.join().unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked"))))
+            .unwrap_or(Ok(()));
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        synced?;
+        let file = self.file.take().ok_or_else(|| io::Error::other("the checkpoint file was closed"))?;
+        Ok((self.count, self.hasher.finalize().to_hex().to_string(), file))
+    }
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(io::Error::new(e.kind(), e.to_string()));
+        }
+        let n = match self.src.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+                return Err(e);
+            }
+        };
+        if self.count + n as u64 > self.size {
+            let e = io::Error::new(io::ErrorKind::InvalidData, format!("more than the {} bytes announced", self.size));
+            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+            return Err(e);
+        }
+        self.hasher.update(&buf[..n]);
+        let written = match self.file.as_mut() {
+            Some(f) => f.write_all(&buf[..n]),
+            None => Err(io::Error::other("the checkpoint file was closed")),
+        };
+        if let Err(e) = written {
+            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+            return Err(e);
+        }
+        self.count += n as u64;
+        if self.count - self.synced_at >= SYNC_EVERY {
+            self.synced_at = self.count;
+            if let Some(tx) = &self.sync_now {
+                let _ = tx.send(());
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for Tee<'_> {
+    fn drop(&mut self) {
+        drop(self.sync_now.take());
+        if let Some(t) = self.syncer.take() {
+            let _ = t.join();
         }
     }
 }
@@ -416,6 +558,52 @@ mod tests {
         let store = CheckpointStore::open(&root, 2).unwrap();
         assert_eq!(fs::read_dir(&root).unwrap().count(), 0);
         assert!(matches!(store.latest_good(), Err(Error::NoCheckpoint(_))));
+    }
+
+    #[test]
+    fn streamed_state_is_passed_on_and_stored_in_one_pass() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path().join("ckpt"), 2).unwrap();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        let mut pending = store.begin().unwrap();
+        let mut passed = Vec::new();
+        let mut src = &data[..];
+        let r = pending
+            .stream_in(Path::new(".gat/restart"), data.len() as u64, &mut src, |r| r.read_to_end(&mut passed))
+            .unwrap();
+        assert_eq!(r.unwrap(), data.len());
+        assert!(passed == data);
+        let m = pending.commit(manifest()).unwrap();
+        assert_eq!(m.files[0].blake3, blake3::hash(&data).to_hex().to_string());
+        assert_eq!(m.files[0].size, data.len() as u64);
+        assert!(fs::read(store.files_dir(1).join(".gat/restart")).unwrap() == data);
+        store.verify(1).unwrap();
+
+        // The receiver gives up after a few bytes: the store still gets everything.
+        let mut pending = store.begin().unwrap();
+        let mut src = &data[..];
+        let r = pending.stream_in(Path::new("s"), data.len() as u64, &mut src, |r| {
+            let mut some = [0u8; 10];
+            r.read_exact(&mut some).and(Err::<(), _>(io::Error::other("target unreachable")))
+        });
+        assert!(r.unwrap().is_err());
+        pending.commit(manifest()).unwrap();
+        assert!(fs::read(store.files_dir(2).join("s")).unwrap() == data);
+    }
+
+    #[test]
+    fn a_short_or_long_stream_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path().join("ckpt"), 2).unwrap();
+        let data = vec![7u8; 100_000];
+        for (announced, what) in [(data.len() as u64 + 1, "short"), (data.len() as u64 - 1, "long")] {
+            let mut pending = store.begin().unwrap();
+            let mut src = &data[..];
+            let mut passed = Vec::new();
+            let r = pending.stream_in(Path::new("s"), announced, &mut src, |r| r.read_to_end(&mut passed));
+            assert!(r.is_err(), "a {what} stream was stored");
+        }
+        assert!(store.generations().unwrap().is_empty());
     }
 
     #[test]
