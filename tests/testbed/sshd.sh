@@ -35,8 +35,10 @@ start() {
     TB_MAX_SESSIONS=${TB_MAX_SESSIONS:-100} \
       tb_sshd_config "$port" 127.0.0.1 "$d/sshd.pid" "$d/hostkey" "$d/authorized_keys" >"$d/sshd_config"
     /usr/sbin/sshd -t -f "$d/sshd_config" || tb_die "sshd -t rejected $d/sshd_config"
-    if /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"; then
-      echo "$port" >"$d/port"
+    : >"$d/sshd.log"  # what the tail below shows is about this try
+    # sshd may return 0 and fail to bind afterwards: the pid file tells that it listens.
+    if /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" && sshd_listens "$d"; then
+      [ -s "$d/port" ] || echo "$port" >"$d/port"
       break
     fi
     # Port taken meanwhile: pick another unless the port is fixed by an earlier start.
@@ -44,7 +46,6 @@ start() {
     port=
   done
   [ -n "${port:-}" ] || tb_die "sshd could not start: $(tail -n 3 "$d/sshd.log")"
-  tb_wait_pidfile "$d/sshd.pid" || tb_die "sshd wrote no pid file within 20 s: $(tail -n 5 "$d/sshd.log")"
   # Host keys are checked: the client trusts exactly this key for [127.0.0.1]:PORT.
   (umask 077; printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$d/hostkey.pub")" >"$d/known_hosts")
   chmod 600 "$d/known_hosts"
@@ -53,11 +54,24 @@ start() {
   echo "sshd on 127.0.0.1:$port"
 }
 
+# Wait (20 s at most) until the sshd started in DIR wrote its pid file; fail at once when its
+# log says it could not bind.
+sshd_listens() {
+  local d=$1 i
+  for i in $(seq 400); do
+    if [ -s "$d/sshd.pid" ] && kill -0 "$(cat "$d/sshd.pid")" 2>/dev/null; then return 0; fi
+    grep -q "Cannot bind any address" "$d/sshd.log" 2>/dev/null && return 1
+    sleep 0.05
+  done
+  return 1
+}
+
 free_port() {
   local used p i
   used=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
   for i in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the ephemeral range (32768 up): a port an outgoing connection holds cannot be bound.
+    p=$((20000 + RANDOM % 12000))
     grep -qx "$p" <<<"$used" || { echo "$p"; return 0; }
   done
   tb_die "no free port found"

@@ -276,6 +276,18 @@ impl Transport {
         let mut stale = Vec::new();
         let found = {
             let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            // Every host's ended sessions go now, not when their host is next asked: an ssh whose
+            // host went away must not stay a zombie.
+            for sessions in all.values_mut() {
+                let mut i = 0;
+                while i < sessions.idle.len() {
+                    if sessions.idle[i].is_idle_and_alive() {
+                        i += 1;
+                    } else {
+                        stale.push(sessions.idle.swap_remove(i));
+                    }
+                }
+            }
             let mine = all.entry(host.clone()).or_default();
             let mut found = None;
             while let Some(mut s) = mine.idle.pop() {
