@@ -158,18 +158,7 @@ fn main() {
     let mut hosts =
         Hosts { dir: hosts_dir.clone(), engine: None, raw_control: raw_control.clone(), _lock: gat_adaptor_ssh::testbed::fake_hosts_lock() };
     testbed("hosts.sh", "start", &hosts_dir).unwrap_or_else(|e| panic!("the fake hosts did not start: {e}"));
-    let mut config = String::new();
-    for k in [1, 2] {
-        let area = root.join(format!("work-h{k}"));
-        std::fs::create_dir(&area).expect("work area");
-        chmod(&area, 0o777);
-        config.push_str(&format!(
-            "[resources.h{k}]\ncontact = \"ssh://jobtest@10.203.0.{k}:22\"\nwork_dir = \"{}\"\n\
-             ssh_options = [\"-F\", \"{}/ssh_config\"]\n",
-            area.display(),
-            hosts_dir.display()
-        ));
-    }
+    let config = gat_adaptor_ssh::testbed::fake_host_resources(&root, &hosts_dir);
     let config = Config::parse(&config).expect("config");
     let state = root.join("state");
     let engine = Engine::open_with_config(&state, adaptors_for(&state, &config), config).expect("engine");

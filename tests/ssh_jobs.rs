@@ -83,17 +83,9 @@ impl Bed {
             port = port.trim(),
             s = sshd_dir.display()
         );
-        let mut areas = vec!["work-here", "work-vm"];
+        let areas = ["work-here", "work-vm"];
         if let Some(h) = &hosts_dir {
-            for k in [1, 2] {
-                config.push_str(&format!(
-                    "[resources.h{k}]\ncontact = \"ssh://jobtest@10.203.0.{k}:22\"\nwork_dir = \"{r}/work-h{k}\"\n\
-                     ssh_options = [\"-F\", \"{h}/ssh_config\"]\n",
-                    r = root.display(),
-                    h = h.display()
-                ));
-            }
-            areas.extend(["work-h1", "work-h2"]);
+            config.push_str(&gat_adaptor_ssh::testbed::fake_host_resources(&root, h));
         }
         for area in areas {
             let p = root.join(area);

@@ -14,6 +14,7 @@
 //!   ([`quote::sh_quote`]), inside a script sent on ssh's stdin.
 //! - Every call is bounded: ConnectTimeout, ServerAlive, and a process deadline.
 
+mod fdio;
 mod quote;
 mod scripts;
 mod session;

@@ -16,6 +16,8 @@
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
+
+use crate::fdio::{self, find, send, set_nonblocking};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -73,7 +75,7 @@ impl Session {
         for fd in [ours.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()] {
             set_nonblocking(fd)?;
         }
-        let exited = crate::transport::pidfd_open(child.id());
+        let exited = fdio::pidfd_open(child.id());
         Ok(Session { child, stdin: ours, stdout, stderr, exited, last_used: Instant::now() })
     }
 
@@ -183,7 +185,9 @@ impl Session {
                 return 255;
             }
             match &self.exited {
-                Some(fd) => crate::transport::wait_readable(fd, deadline - now),
+                Some(fd) => {
+                    let _ = fdio::wait_ready(fd, libc::POLLIN, deadline);
+                }
                 None => std::thread::sleep(Duration::from_millis(1)),
             }
         }
@@ -222,34 +226,4 @@ fn drain(from: &mut impl Read, into: &mut Vec<u8>) -> io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
-}
-
-/// One non-blocking send that never raises SIGPIPE.
-fn send(to: &UnixStream, bytes: &[u8]) -> io::Result<usize> {
-    // SAFETY: a valid socket and a buffer that lives for the call.
-    let n = unsafe {
-        libc::send(to.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    // SAFETY: as above.
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -31,14 +31,25 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gat_adaptor::{Error, ReadStream, Result};
 
+use crate::fdio::{self, find, set_nonblocking, wait_child, wait_ready};
 use crate::quote::Script;
+
+/// A scratch file for ssh's stderr or a short answer.
+fn scratch() -> Result<File> {
+    fdio::scratch(&std::env::temp_dir()).map_err(|e| Error::io("creating a scratch file", e))
+}
+
+/// What a scratch file holds, as a message text.
+fn read_scratch(f: &File) -> String {
+    fdio::text(&fdio::read_all(f))
+}
 use crate::transport::{connection_error, Host, BEGIN};
 
 /// The remote command line (the login shell parses only this constant; see the module docs).
@@ -184,97 +195,6 @@ fn command(host: &Host, options: Vec<OsString>) -> Command {
     cmd
 }
 
-/// An anonymous file for ssh's stderr (or a short answer): O_TMPFILE in /dev/shm, else in the
-/// temporary directory (named, unlinked at once).
-fn scratch() -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let anonymous = |d: &Path| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(d)
-    };
-    if let Ok(f) = anonymous(Path::new("/dev/shm")).or_else(|_| anonymous(&std::env::temp_dir())) {
-        return Ok(f);
-    }
-    let path = std::env::temp_dir().join(format!(
-        "gat-stream-{}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
-}
-
-/// Everything in a scratch file, trimmed, at most 2000 bytes.
-fn read_scratch(f: &File) -> String {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    while len < buf.len() {
-        match f.read_at(&mut buf[len..], len as u64) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => len += n,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf[..len]).trim().to_string();
-    if text.len() > 2000 {
-        let mut i = 2000;
-        while !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        format!("{}...", &text[..i])
-    } else {
-        text
-    }
-}
-
-fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own, with integer arguments.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Wait until `fd` is ready for `events` or `deadline` passed (then TimedOut).
-fn wait_ready(fd: &impl AsRawFd, events: libc::c_short, deadline: Instant) -> io::Result<()> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the transfer deadline passed"));
-        }
-        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
-        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1);
-        // SAFETY: one valid pollfd that lives for the duration of the call.
-        let r = unsafe { libc::poll(&mut p, 1, ms) };
-        if r > 0 {
-            return Ok(());
-        }
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-    }
-}
-
 /// One read from a non-blocking descriptor, waiting for data until `deadline`.
 fn read_deadline(src: &mut ChildStdout, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
     loop {
@@ -290,37 +210,19 @@ fn read_deadline(src: &mut ChildStdout, buf: &mut [u8], deadline: Instant) -> io
 /// Send all of `data` on the non-blocking socket `sock` (MSG_NOSIGNAL), waiting until `deadline`.
 fn send_all(sock: &OwnedFd, mut data: &[u8], deadline: Instant) -> io::Result<()> {
     while !data.is_empty() {
-        // SAFETY: send(2) on our socket with a valid buffer and its length.
-        let n = unsafe {
-            libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL)
-        };
-        if n >= 0 {
-            data = &data[n as usize..];
-            continue;
-        }
-        let e = io::Error::last_os_error();
-        match e.kind() {
-            io::ErrorKind::WouldBlock => wait_ready(sock, libc::POLLOUT, deadline)?,
-            io::ErrorKind::Interrupted => {}
-            _ => return Err(e),
+        match fdio::send(sock, data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_ready(sock, libc::POLLOUT, deadline)?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())
 }
 
-/// A connected pair of unix stream sockets: (ours, the child's), ours non-blocking.
+/// A connected pair of unix stream sockets: (ours, non-blocking; the child's).
 fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: socketpair(2) fills two descriptors on success.
-    let r = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just returned by the kernel and are owned by nothing else.
-    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    set_nonblocking(&ours)?;
+    let (ours, theirs) = fdio::socket_pair()?;
     // Larger socket buffers: fewer wake-ups of ssh per MiB.
     let size: libc::c_int = 1 << 20;
     // SAFETY: setsockopt with a pointer to an int and its size.
@@ -334,23 +236,6 @@ fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
         );
     }
     Ok((ours, theirs))
-}
-
-/// Wait for `child` until `deadline`; None when it passed (the child is then killed and reaped).
-fn wait_child(child: &mut Child, deadline: Instant) -> io::Result<Option<std::process::ExitStatus>> {
-    let mut pause = Duration::from_micros(200);
-    loop {
-        if let Some(st) = child.try_wait()? {
-            return Ok(Some(st));
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
 }
 
 /// A started ssh, killed and reaped on drop unless it was waited for.
@@ -429,7 +314,7 @@ impl SshReadStream {
             .as_mut()
             .and_then(|c| c.stdout.take())
             .ok_or_else(|| Error::Failed("ssh was started without its stdout".into()))?;
-        set_nonblocking(&out).map_err(|e| Error::io("preparing the stream from ssh", e))?;
+        set_nonblocking(out.as_raw_fd()).map_err(|e| Error::io("preparing the stream from ssh", e))?;
         // SAFETY: fcntl on our pipe end; a larger pipe means fewer wake-ups (failure is harmless).
         unsafe { libc::fcntl(out.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
         let mut stream = SshReadStream {
@@ -694,9 +579,6 @@ pub(crate) fn write_from(
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
 
 #[cfg(test)]
 mod tests {

@@ -61,3 +61,24 @@ pub fn fake_hosts_lock() -> File {
         }
     }
 }
+
+/// The engine configuration of the fake hosts started in `hosts_dir`: `[resources.h1]` and
+/// `[resources.h2]`, with work areas `<root>/work-h1` and `<root>/work-h2` (made here, mode
+/// 0777: jobs run as jobtest).
+pub fn fake_host_resources(root: &Path, hosts_dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mut config = String::new();
+    for k in [1, 2] {
+        let area = root.join(format!("work-h{k}"));
+        std::fs::create_dir_all(&area).unwrap_or_else(|e| panic!("{}: {e}", area.display()));
+        std::fs::set_permissions(&area, std::fs::Permissions::from_mode(0o777))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", area.display()));
+        config.push_str(&format!(
+            "[resources.h{k}]\ncontact = \"ssh://jobtest@10.203.0.{k}:22\"\nwork_dir = \"{}\"\n\
+             ssh_options = [\"-F\", \"{}/ssh_config\"]\n",
+            area.display(),
+            hosts_dir.display()
+        ));
+    }
+    config
+}

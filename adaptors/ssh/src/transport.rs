@@ -11,17 +11,17 @@
 //! never pipes (see `scratch`).
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gat_adaptor::{Error, Result};
 
+use crate::fdio::{self, find, text};
 use crate::session::{Reply, Session};
 
 /// Marker line the remote scripts print before their answer.
@@ -153,7 +153,6 @@ pub const SESSIONS_PER_HOST: usize = 4;
 
 pub struct Transport {
     control_dir: PathBuf,
-    counter: AtomicU64,
     pub connect_timeout: Duration,
     pub persist: Duration,
     /// At most this many open sessions per host; 0: every call runs its own ssh.
@@ -165,7 +164,6 @@ impl Transport {
     pub fn new(control_dir: PathBuf) -> Transport {
         Transport {
             control_dir,
-            counter: AtomicU64::new(0),
             connect_timeout: Duration::from_secs(10),
             persist: Duration::from_secs(300),
             sessions_per_host: SESSIONS_PER_HOST,
@@ -207,36 +205,13 @@ impl Transport {
         o
     }
 
-    /// An anonymous file (O_TMPFILE: no name to create and remove on every call; nobody else can
-    /// open it) in /dev/shm, whose memory file system has no journal for a busy disk to stall,
-    /// else in `control_dir`; else a named file there, unlinked at once. ssh's stdin, stdout and
-    /// stderr are such files, never pipes: a ControlPersist master that an older ssh forks off
-    /// cannot hold a file open and make us wait.
+    /// A scratch file for ssh's stdio (`fdio::scratch`, falling back to `control_dir`). ssh's
+    /// stdin, stdout and stderr are such files, never pipes: a ControlPersist master that an
+    /// older ssh forks off cannot hold a file open and make us wait.
     fn scratch(&self) -> Result<File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = &self.control_dir;
-        let anonymous = |d: &Path| {
-            fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .mode(0o600)
-                .custom_flags(libc::O_TMPFILE)
-                .open(d)
-        };
-        if let Ok(f) = anonymous(Path::new("/dev/shm")).or_else(|_| anonymous(dir)) {
-            return Ok(f);
-        }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!("io-{}-{n}", std::process::id()));
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        let _ = fs::remove_file(&path);
-        Ok(f)
+        fdio::scratch(&self.control_dir).map_err(|e| {
+            Error::io(format!("creating a scratch file (in /dev/shm or {})", self.control_dir.display()), e)
+        })
     }
 
     /// Run `script` with `/bin/sh -s` on `host`, bounded by `timeout`: through an idle session,
@@ -424,7 +399,7 @@ impl Transport {
         })?;
         // The parent's copies of the child's descriptors go with `cmd`.
         drop(cmd);
-        let status = wait_deadline(&mut child, timeout)
+        let status = fdio::wait_child(&mut child, start + timeout)
             .map_err(|e| Error::io(format!("waiting for {what} to {}", host.contact), e))?;
         let Some(status) = status else {
             return Err(Error::Timeout(format!(
@@ -433,8 +408,8 @@ impl Transport {
             )));
         };
         tracing::trace!(host = %host.contact, what, elapsed = ?start.elapsed(), "ssh call");
-        let out = read_all(&out);
-        let err = text(&read_all(&err));
+        let out = fdio::read_all(&out);
+        let err = text(&fdio::read_all(&err));
         // A signal-killed ssh has no code: treat as a connection failure.
         Ok((status.code().unwrap_or(255), out, err))
     }
@@ -464,100 +439,7 @@ fn answer(host: &Host, code: i32, out: Vec<u8>, err: String) -> Result<Answer> {
     }
 }
 
-/// stderr as text for messages: trimmed, at most 2000 bytes.
-fn text(err: &[u8]) -> String {
-    truncate(String::from_utf8_lossy(err).trim().to_string(), 2000)
-}
 
-/// Everything in a scratch file, from its start (the child moved the shared offset).
-fn read_all(f: &File) -> Vec<u8> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        match f.read_at(&mut chunk, buf.len() as u64) {
-            Ok(0) | Err(_) => return buf,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-/// At most `max` bytes (on a char boundary), marked when cut.
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() <= max {
-        return s;
-    }
-    let mut i = max;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    s.truncate(i);
-    s.push_str("...");
-    s
-}
-
-/// Wait for `child` until `timeout`; on expiry kill and reap it and return None. Sleeps in
-/// poll(2) on a pidfd (woken when the child ends: a multiplexed call takes a few ms, and a
-/// polling loop's wake-ups come late on a busy machine); where there is none, looks every
-/// 100 us for the first 50 ms, then backs off to 5 ms.
-fn wait_deadline(
-    child: &mut Child,
-    timeout: Duration,
-) -> std::io::Result<Option<std::process::ExitStatus>> {
-    let start = Instant::now();
-    let pidfd = pidfd_open(child.id());
-    loop {
-        if let Some(st) = child.try_wait()? {
-            return Ok(Some(st));
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        match &pidfd {
-            Some(fd) => wait_readable(fd, timeout - elapsed),
-            None => std::thread::sleep(if elapsed < Duration::from_millis(50) {
-                Duration::from_micros(100)
-            } else if elapsed < Duration::from_secs(1) {
-                Duration::from_millis(1)
-            } else {
-                Duration::from_millis(5)
-            }),
-        }
-    }
-}
-
-/// A pidfd of our (not yet reaped, so not reusable) child; None where the kernel has none.
-pub(crate) fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = std::os::fd::RawFd::try_from(fd)
-        .ok()
-        .filter(|fd| *fd >= 0)?;
-    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
-    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
-}
-
-/// Block until `fd` is readable (the process ended), `timeout` passed, or a signal came.
-pub(crate) fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
-    use std::os::fd::AsRawFd;
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = i32::try_from(timeout.as_millis())
-        .unwrap_or(i32::MAX)
-        .max(1);
-    // SAFETY: one valid pollfd that lives for the duration of the call.
-    unsafe { libc::poll(&mut p, 1, ms) };
-}
-
-use crate::session::find;
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()

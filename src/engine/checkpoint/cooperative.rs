@@ -235,15 +235,7 @@ impl Engine {
         })?;
         source.finish().map_err(|e| unreadable(&e))?;
         tracing::debug!(target: "gat::migration", job = %job.id, "{size} bytes streamed to {} and the store in {:.3} s", on.name, started.elapsed().as_secs_f64());
-        let record = job.record().clone();
-        pending.seal(Manifest {
-            generation: 0,
-            time: now_seconds(),
-            mechanism: "cooperative".into(),
-            source_resource: record.resource.clone(),
-            restart_arguments: job.description.software.restart_flag.iter().cloned().collect(),
-            files: Vec::new(),
-        })?;
+        pending.seal(fresh_manifest(job))?;
         let manifest = self.publish_checkpoint(job, pending)?;
         tracing::debug!(target: "gat::migration", job = %job.id, "generation {} durable and published after {:.3} s", manifest.generation, started.elapsed().as_secs_f64());
         if let Err(e) = adaptor.remove(&native, &[PathBuf::from(STATE_FILE)]) {
@@ -330,15 +322,20 @@ impl Engine {
         for (from, rel) in &files {
             pending.move_in(rel, from)?;
         }
-        let record = job.record().clone();
-        pending.seal(Manifest {
-            generation: 0,
-            time: now_seconds(),
-            mechanism: "cooperative".into(),
-            source_resource: record.resource.clone(),
-            restart_arguments: sw.restart_flag.iter().cloned().collect(),
-            files: Vec::new(),
-        })?;
+        pending.seal(fresh_manifest(job))?;
         Ok(pending)
+    }
+}
+
+/// The manifest of a generation just collected from `job` where it runs now (`seal` fills in the
+/// generation number and the files).
+fn fresh_manifest(job: &JobShared) -> Manifest {
+    Manifest {
+        generation: 0,
+        time: now_seconds(),
+        mechanism: "cooperative".into(),
+        source_resource: job.record().resource.clone(),
+        restart_arguments: job.description.software.restart_flag.iter().cloned().collect(),
+        files: Vec::new(),
     }
 }
