@@ -3,7 +3,9 @@
 //!
 //! 1. submit latency: `Engine::submit` of `/bin/true` on h1, one at a time, against raw
 //!    multiplexed ssh doing the same start (`ssh -o ControlPath=... h1 'setsid -f true'`), and
-//!    the floor beside them: a multiplexed `ssh h1 true`;
+//!    the floor beside them: a multiplexed `ssh h1 true`; and against the strongest raw
+//!    baseline, `setsid -f true` as one line to a shell kept open on h1 (libgat keeps its own
+//!    shells open too, but records each job's pid and exit status);
 //! 2. submit throughput: N jobs from 4 threads, until the engine reports every one Stopped,
 //!    against N raw multiplexed `setsid -f true` calls from 4 threads;
 //! 3. a migration h1 -> h2 of a job whose checkpoint state is 1 GiB, against a raw
@@ -87,6 +89,45 @@ fn raw_command(hosts: &Path, control: &Path, command: &str) {
         .output()
         .expect("ssh");
     assert!(out.status.success(), "raw ssh failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `ssh h1 'exec /bin/sh -s'` kept open: each job is one line, `setsid -f true`, answered by an
+/// echo (what a hand-written tool keeping a shell open would do; no pid, no exit status kept).
+struct OpenShell {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl OpenShell {
+    fn start(hosts: &Path, control: &Path) -> OpenShell {
+        use std::process::Stdio;
+        let mut child = Command::new("ssh")
+            .args(raw_options(hosts, control))
+            .args(["10.203.0.1", "exec /bin/sh -s"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("ssh");
+        let input = child.stdin.take().expect("stdin");
+        let output = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        OpenShell { child, input, output }
+    }
+
+    fn start_true(&mut self) {
+        use std::io::{BufRead, Write};
+        self.input.write_all(b"setsid -f true </dev/null >/dev/null 2>&1; echo started\n").expect("to the open shell");
+        let mut line = String::new();
+        self.output.read_line(&mut line).expect("from the open shell");
+        assert_eq!(line, "started\n", "the open shell answered {line:?}");
+    }
+}
+
+impl Drop for OpenShell {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn software(location: &str, args: &[&str], checkpointable: bool) -> Arc<SoftwareDescription> {
@@ -196,6 +237,9 @@ fn main() {
     let (mut engine_ms, mut raw_ms, mut bare_ms) = (Vec::new(), Vec::new(), Vec::new());
     let (mut submit_ms, mut empty_ms, mut natives) = (Vec::new(), Vec::new(), Vec::new());
     let mut raw_sh_ms = Vec::new();
+    // The strongest raw baseline: one shell kept open on h1, as libgat keeps its sessions.
+    let mut open_shell = OpenShell::start(&hosts_dir, &raw_control);
+    let mut open_shell_ms = Vec::new();
     let mut started = Vec::new();
     for i in 0..n {
         let t = Instant::now();
@@ -212,6 +256,9 @@ fn main() {
         let t = Instant::now();
         raw_command(&hosts_dir, &raw_control, "exec /bin/sh -s");
         raw_sh_ms.push(ms(t.elapsed()));
+        let t = Instant::now();
+        open_shell.start_true();
+        open_shell_ms.push(ms(t.elapsed()));
         // The adaptor's transport with an empty script, then the ssh adaptor's submit alone.
         let t = Instant::now();
         probe.run_script("h1", empty_script).expect("probe");
@@ -236,6 +283,13 @@ fn main() {
         mean(&raw_ms),
         mean(&engine_ms) / mean(&raw_ms)
     );
+    println!(
+        "| submit latency against raw `setsid -f true` through one shell kept open on h1, median | {e_med:.1} ms | \
+         {:.1} ms | {:.2} |",
+        median(open_shell_ms.clone()),
+        e_med / median(open_shell_ms)
+    );
+    drop(open_shell);
     let s_med = median(submit_ms);
     println!(
         "| of which (medians): ssh adaptor submit {s_med:.1} ms, the engine's own work {:.1} ms | | | |",
