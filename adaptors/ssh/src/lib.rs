@@ -98,6 +98,8 @@ pub struct SshAdaptor {
     used: Mutex<Vec<Host>>,
     /// Unconfigured contacts asked about through `resource_at` (default options, no work area).
     adhoc: Mutex<Vec<Host>>,
+    /// Per host contact: can its `env` reset signals to their defaults (asked once)?
+    resets_signals: Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl SshAdaptor {
@@ -143,6 +145,7 @@ impl SshAdaptor {
             timeouts: Timeouts::default(),
             used: Mutex::new(Vec::new()),
             adhoc: Mutex::new(Vec::new()),
+            resets_signals: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -163,6 +166,21 @@ impl SshAdaptor {
         let host = self.host_by_name(resource)?;
         let a = self.run(&host, script.as_bytes())?;
         Ok((a.code, a.out))
+    }
+
+    /// Whether jobs on `host` can start with SIGINT and SIGQUIT at their defaults (one probe per
+    /// host and adaptor; see `scripts::DEFAULT_SIGNALS_PROBE`).
+    fn resets_signals(&self, host: &Host) -> Result<bool> {
+        if let Some(known) = self.resets_signals.lock().unwrap_or_else(|p| p.into_inner()).get(&host.contact) {
+            return Ok(*known);
+        }
+        let a = self.run(host, scripts::DEFAULT_SIGNALS_PROBE.as_bytes())?;
+        let can = a.out.trim_ascii() == b"yes";
+        if !can {
+            tracing::debug!(host = %host.contact, "env --default-signal is missing: jobs start with SIGINT and SIGQUIT ignored");
+        }
+        self.resets_signals.lock().unwrap_or_else(|p| p.into_inner()).insert(host.contact.clone(), can);
+        Ok(can)
     }
 
     fn run(&self, host: &Host, script: &[u8]) -> Result<Answer> {
@@ -632,6 +650,7 @@ impl Adaptor for SshAdaptor {
             stdout: spec.stdout.as_deref(),
             stderr: spec.stderr.as_deref(),
             mkdirs,
+            reset_signals: self.resets_signals(&host)?,
         };
         let fail = |a: &Answer, dir: &str| -> Error {
             let said = if a.err.is_empty() {

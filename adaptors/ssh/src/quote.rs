@@ -55,6 +55,11 @@ impl Script {
     pub fn path(&mut self, p: &Path) -> &mut Script {
         self.word(p.as_os_str().as_bytes())
     }
+    /// Another script's text (already code and quoted words).
+    pub fn append(&mut self, other: &Script) -> &mut Script {
+        self.0.extend_from_slice(&other.0);
+        self
+    }
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }

@@ -25,7 +25,9 @@
 //! subshell P that forks the job J and then `exec`s `sleep` (the parent that never reaps). J
 //! redirects its stdio, waits without a process start until P is `sleep` (a shell may reap a
 //! child that ends before that: dash did, 1 in 400 runs), sets its environment and `exec`s
-//! `setsid` (no fork: J is no group leader), which `exec`s the program. The submit shell learns
+//! `setsid` (no fork: J is no group leader), which `exec`s the program. Where the host's `env`
+//! has `--default-signal`, J `exec`s it first, so the job starts with SIGINT and SIGQUIT at
+//! their defaults rather than ignored, as the `&` that forked it left them. The submit shell learns
 //! J's pid through a command substitution, fills `pid` and answers. The exit status is recorded
 //! by the poll, stop and signal scripts ([`REAPER`]) when they find J a zombie of P, which they
 //! then end. The first poll that sees J running also starts a monitor (once: `monitor` is its
@@ -91,7 +93,17 @@ pub struct Launch<'a> {
     pub stderr: Option<&'a Path>,
     /// Directories to create on the host (relative ones under the working directory).
     pub mkdirs: Vec<PathBuf>,
+    /// The host's `env` has `--default-signal` (coreutils 8.31 and later): the job starts with
+    /// SIGINT and SIGQUIT at their defaults, which a shell's `&` sets to ignored (see
+    /// [`DEFAULT_SIGNALS_PROBE`]).
+    pub reset_signals: bool,
 }
+
+/// Answers `yes` when the host's `env` can reset signals to their defaults. A job forked with
+/// `&` by a non-interactive sh starts with SIGINT and SIGQUIT ignored, and dash cannot undo that
+/// (`trap -` does not apply to signals it was told to ignore); `env --default-signal` can.
+pub const DEFAULT_SIGNALS_PROBE: &str =
+    "printf 'GAT-BEGIN\\n'\nenv --default-signal=INT,QUIT true </dev/null >/dev/null 2>&1 && echo yes\n";
 
 /// A job id as a directory name: safe bytes kept, others replaced.
 fn dir_name(id: &str) -> String {
@@ -208,7 +220,8 @@ pub fn resume(d: &[u8], wd: &[u8]) -> Script {
 /// Part 2: start the job, record its pid. Answers `d\0wd\0host\0pid\0`. See the module doc.
 pub fn launch(s: &mut Script, l: &Launch) {
     s.code(
-        r#"gat_cpid=$( (
+        r#"gat_env=; gat_which env && gat_env=$gat_found
+gat_cpid=$( (
   exec </dev/null 2>/dev/null
   (
     # Let go of the pipe to the submit shell first: creating the output files may wait for a
@@ -246,10 +259,15 @@ pub fn launch(s: &mut Script, l: &Launch) {
         under_wd(s, rel);
         s.code("\n");
     }
-    s.code("    exec \"$gat_setsid\" -- ").word(l.executable);
+    let mut command = Script::new();
+    command.code("\"$gat_setsid\" -- ").word(l.executable);
     for a in l.arguments {
-        s.code(" ").word(a);
+        command.code(" ").word(a);
     }
+    if l.reset_signals {
+        s.code("    [ -z \"$gat_env\" ] || exec \"$gat_env\" --default-signal=INT,QUIT ").append(&command).code("\n");
+    }
+    s.code("    exec ").append(&command);
     s.code(
         r#"
   ) &

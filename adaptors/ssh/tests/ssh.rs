@@ -252,6 +252,26 @@ fn exit_codes_above_128_are_not_signals() {
 }
 
 #[test]
+fn jobs_start_with_interrupt_and_quit_at_their_defaults() {
+    // The host's sh starts the job with `&`, which ignores SIGINT and SIGQUIT: the job must not
+    // inherit that (a local job does not either). A job that signals itself shows it.
+    let s = shared();
+    let a = &*s.adaptor.adaptor;
+    let dir = open_tempdir(0o777);
+    for (i, (script, want)) in [
+        ("kill -INT $$; exit 7", ExitStatus::Signaled(2)),
+        ("kill -QUIT $$; exit 7", ExitStatus::Signaled(3)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let job = a.submit(&spec(&format!("sig{i}"), dir.path(), script, &[]), &s.resource).expect("submit");
+        let st = wait_state(a, &job, T, script, finished);
+        assert_eq!(st, NativeState::Finished { status: want, stopped_by_request: false }, "{script}");
+    }
+}
+
+#[test]
 fn pre_and_post_staging_copy_files() {
     let s = shared();
     let a = &*s.adaptor.adaptor;
