@@ -16,7 +16,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use gat_adaptor::{Error, Result};
@@ -151,6 +151,9 @@ struct HostSessions {
 /// fewer, ssh opens a connection of its own for a channel the master's connection is refused.
 pub const SESSIONS_PER_HOST: usize = 4;
 
+/// How long a call waits for a busy host's session before it runs an ssh of its own.
+const SESSION_WAIT: Duration = Duration::from_millis(20);
+
 pub struct Transport {
     control_dir: PathBuf,
     pub connect_timeout: Duration,
@@ -158,6 +161,8 @@ pub struct Transport {
     /// At most this many open sessions per host; 0: every call runs its own ssh.
     pub sessions_per_host: usize,
     sessions: Mutex<HashMap<Host, HostSessions>>,
+    /// Notified when a session comes back (or its place is free again).
+    returned: Condvar,
 }
 
 impl Transport {
@@ -168,6 +173,7 @@ impl Transport {
             persist: Duration::from_secs(300),
             sessions_per_host: SESSIONS_PER_HOST,
             sessions: Mutex::new(HashMap::new()),
+            returned: Condvar::new(),
         }
     }
 
@@ -263,23 +269,33 @@ impl Transport {
                     }
                 }
             }
-            let mine = all.entry(host.clone()).or_default();
-            let mut found = None;
-            while let Some(mut s) = mine.idle.pop() {
-                if s.last_used.elapsed() < self.persist && s.is_idle_and_alive() {
-                    found = Some(s);
-                    break;
+            // All busy: wait briefly for one to come back. A call through a session takes a
+            // millisecond or two; an ssh of its own costs a channel and a login shell.
+            let give_up = Instant::now() + SESSION_WAIT;
+            loop {
+                let mine = all.entry(host.clone()).or_default();
+                let mut found = None;
+                while let Some(mut s) = mine.idle.pop() {
+                    if s.last_used.elapsed() < self.persist && s.is_idle_and_alive() {
+                        found = Some(s);
+                        break;
+                    }
+                    stale.push(s);
                 }
-                stale.push(s);
-            }
-            let room = mine.busy + mine.idle.len() < self.sessions_per_host;
-            if found.is_some() || room {
-                mine.busy += 1;
-            }
-            match found {
-                Some(s) => Ok(Some(s)),
-                None if room => Err(()),
-                None => Ok(None),
+                let room = mine.busy + mine.idle.len() < self.sessions_per_host;
+                if found.is_some() || room {
+                    mine.busy += 1;
+                }
+                match found {
+                    Some(s) => break Ok(Some(s)),
+                    None if room => break Err(()),
+                    None => {}
+                }
+                let now = Instant::now();
+                if now >= give_up {
+                    break Ok(None);
+                }
+                all = self.returned.wait_timeout(all, give_up - now).unwrap_or_else(|p| p.into_inner()).0;
             }
         };
         // Outside the lock: an ended session is reaped at once, an expired one asked to end.
@@ -308,6 +324,7 @@ impl Transport {
         let mine = all.entry(host.clone()).or_default();
         mine.busy = mine.busy.saturating_sub(1);
         mine.idle.extend(session);
+        self.returned.notify_all();
     }
 
     /// End the host's idle sessions (bounded; calls in progress keep theirs until they return).
