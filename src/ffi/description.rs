@@ -67,8 +67,8 @@ fn context_arg(context: GATContext) -> Result<()> {
 /// Create a software description from a table of the c-api.md section 6 keys (`location`
 /// required; `arguments`, `environment`, `stdin`, `stdout`, `stderr`, `directory`,
 /// `pre-staged files`, `post-staged files`, and the checkpoint keys). The table is copied. Without
-/// `stdin` the job reads /dev/null; a stream without `stdout`/`stderr` is discarded on this
-/// machine (kept in the job's directory on an ssh host): name a file to keep it. The caller owns
+/// `stdin` the job reads /dev/null; a stream without `stdout`/`stderr` is discarded, on this
+/// machine and on ssh hosts alike: name a file to keep it. The caller owns
 /// the result and releases it with GATSoftwareDescription_Destroy(). NULL on failure; the
 /// last-error text names the key, what it held and what was expected.
 #[no_mangle]

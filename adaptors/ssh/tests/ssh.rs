@@ -272,6 +272,27 @@ fn jobs_start_with_interrupt_and_quit_at_their_defaults() {
 }
 
 #[test]
+fn unnamed_streams_are_discarded_and_leave_no_file() {
+    // As on this machine: a job whose spec names no stdout/stderr writes to /dev/null.
+    let s = shared();
+    let a = &*s.adaptor.adaptor;
+    let dir = open_tempdir(0o777);
+    let spec = spec("quiet", dir.path(), "echo out; echo err >&2", &[]);
+    let job = a.submit(&spec, &s.resource).expect("submit");
+    let st = wait_state(a, &job, T, "the job to end", finished);
+    assert_eq!(st, NativeState::Finished { status: ExitStatus::Exited(0), stopped_by_request: false });
+    let jobs = s.sshd.work_dir().join(".gat/jobs");
+    let mine: Vec<String> = fs::read_dir(&jobs)
+        .expect("the host's job files")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with(&spec.id))
+        .collect();
+    assert!(mine.iter().any(|n| n.ends_with(".pid")), "the job's files: {mine:?}");
+    assert!(!mine.iter().any(|n| n.ends_with(".stdout") || n.ends_with(".stderr")), "{mine:?}");
+    assert_eq!(fs::read_dir(dir.path()).expect("working directory").count(), 0, "nothing written where it ran");
+}
+
+#[test]
 fn pre_and_post_staging_copy_files() {
     let s = shared();
     let a = &*s.adaptor.adaptor;
