@@ -78,10 +78,11 @@ EOF
 
 # Wait (at most 20 s: a loaded CI machine runs many tests' daemons at once) for a pid file
 # naming a live process.
-tb_wait_pidfile() {
-  local f=$1 i
+tb_wait_pidfile() { # PIDFILE [LOG: give up at once when it says sshd could not bind]
+  local f=$1 log=${2:-} i
   for i in $(seq 400); do
     if [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then return 0; fi
+    [ -n "$log" ] && grep -q "Cannot bind any address" "$log" 2>/dev/null && return 1
     sleep 0.05
   done
   return 1

@@ -37,7 +37,7 @@ start() {
     /usr/sbin/sshd -t -f "$d/sshd_config" || tb_die "sshd -t rejected $d/sshd_config"
     : >"$d/sshd.log"  # what the tail below shows is about this try
     # sshd may return 0 and fail to bind afterwards: the pid file tells that it listens.
-    if /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" && sshd_listens "$d"; then
+    if /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" && tb_wait_pidfile "$d/sshd.pid" "$d/sshd.log"; then
       [ -s "$d/port" ] || echo "$port" >"$d/port"
       break
     fi
@@ -52,18 +52,6 @@ start() {
   { printf 'Host 127.0.0.1\n  Port %s\n' "$port"; tb_ssh_config "$d"; } >"$d/ssh_config"
   chmod 644 "$d/ssh_config"
   echo "sshd on 127.0.0.1:$port"
-}
-
-# Wait (20 s at most) until the sshd started in DIR wrote its pid file; fail at once when its
-# log says it could not bind.
-sshd_listens() {
-  local d=$1 i
-  for i in $(seq 400); do
-    if [ -s "$d/sshd.pid" ] && kill -0 "$(cat "$d/sshd.pid")" 2>/dev/null; then return 0; fi
-    grep -q "Cannot bind any address" "$d/sshd.log" 2>/dev/null && return 1
-    sleep 0.05
-  done
-  return 1
 }
 
 free_port() {

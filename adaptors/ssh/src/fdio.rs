@@ -39,6 +39,15 @@ pub fn scratch(dir: &Path) -> io::Result<File> {
     Ok(f)
 }
 
+/// A scratch file (as [`scratch`]) holding `bytes`, positioned at its start: a child's stdin.
+pub fn scratch_holding(dir: &Path, bytes: &[u8]) -> io::Result<File> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = scratch(dir)?;
+    f.write_all(bytes)?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(f)
+}
+
 /// Everything in a scratch file, from its start (the child moved the shared offset).
 pub fn read_all(f: &File) -> Vec<u8> {
     use std::os::unix::fs::FileExt;

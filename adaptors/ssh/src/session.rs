@@ -16,11 +16,11 @@
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-
-use crate::fdio::{self, find, send, set_nonblocking};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::fdio::{self, find, send, set_nonblocking};
 
 /// The remote command of a session (a constant: the login shell never parses our data).
 pub const REMOTE_SHELL: &str = "exec /bin/sh -s";
@@ -59,9 +59,10 @@ fn nonce() -> String {
 impl Session {
     /// Start `cmd` (ssh with its options and destination; [`REMOTE_SHELL`] is added here).
     pub fn start(mut cmd: Command) -> io::Result<Session> {
-        let (ours, theirs) = UnixStream::pair()?;
+        let (ours, theirs) = fdio::socket_pair()?;
+        let ours = UnixStream::from(ours);
         cmd.arg(REMOTE_SHELL)
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdin(Stdio::from(theirs))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn()?;
@@ -72,7 +73,7 @@ impl Session {
             let _ = child.wait();
             return Err(io::Error::other("ssh was started without its output pipes"));
         };
-        for fd in [ours.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()] {
+        for fd in [stdout.as_raw_fd(), stderr.as_raw_fd()] {
             set_nonblocking(fd)?;
         }
         let exited = fdio::pidfd_open(child.id());
@@ -103,6 +104,8 @@ impl Session {
         let mut written = 0;
         let mut code = None;
         let mut err_done = false;
+        // Where the end lines may start: what was searched already is not searched again.
+        let (mut out_from, mut err_from) = (0, 0);
         loop {
             if let (Some(c), true) = (code, err_done) {
                 self.last_used = Instant::now();
@@ -135,19 +138,25 @@ impl Session {
             ended |= drain(&mut self.stdout, &mut out)?;
             ended |= drain(&mut self.stderr, &mut err)?;
             if code.is_none() {
-                if let Some(i) = find(&out, out_end.as_bytes()) {
-                    let tail = &out[i + out_end.len()..];
-                    if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
-                        let status = std::str::from_utf8(&tail[..nl]).ok().and_then(|s| s.parse().ok());
-                        code = Some(status.unwrap_or(255));
-                        out.truncate(i);
+                match find(&out[out_from..], out_end.as_bytes()).map(|i| out_from + i) {
+                    Some(i) => {
+                        let tail = &out[i + out_end.len()..];
+                        if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
+                            let status = std::str::from_utf8(&tail[..nl]).ok().and_then(|s| s.parse().ok());
+                            code = Some(status.unwrap_or(255));
+                            out.truncate(i);
+                        }
                     }
+                    None => out_from = out.len().saturating_sub(out_end.len()),
                 }
             }
             if !err_done {
-                if let Some(i) = find(&err, err_end.as_bytes()) {
-                    err.truncate(i);
-                    err_done = true;
+                match find(&err[err_from..], err_end.as_bytes()).map(|i| err_from + i) {
+                    Some(i) => {
+                        err.truncate(i);
+                        err_done = true;
+                    }
+                    None => err_from = err.len().saturating_sub(err_end.len()),
                 }
             }
             if ended && !(code.is_some() && err_done) {

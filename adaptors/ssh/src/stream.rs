@@ -300,14 +300,8 @@ impl SshReadStream {
     /// Start streaming `path` (absolute) off `host`; returns once its size is known.
     pub(crate) fn open(host: &Host, options: Vec<OsString>, path: &Path, timeout: Duration) -> Result<SshReadStream> {
         let deadline = Instant::now() + timeout;
-        let input = scratch()?;
-        {
-            use std::io::{Seek, SeekFrom, Write};
-            (&input)
-                .write_all(&framed(&read_script(path)))
-                .and_then(|()| (&input).seek(SeekFrom::Start(0)).map(drop))
-                .map_err(|e| Error::io("writing the remote script to a scratch file", e))?;
-        }
+        let input = fdio::scratch_holding(&std::env::temp_dir(), &framed(&read_script(path)))
+            .map_err(|e| Error::io("writing the remote script to a scratch file", e))?;
         let mut ssh = Ssh::spawn(command(host, options), Stdio::from(input), Stdio::piped())?;
         let out = ssh
             .child
@@ -578,7 +572,6 @@ pub(crate) fn write_from(
         ))),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,6 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -146,6 +145,17 @@ struct HostSessions {
     busy: usize,
 }
 
+/// Every host's sessions, and when the idle ones were last looked over.
+#[derive(Default)]
+struct Pool {
+    hosts: HashMap<Host, HostSessions>,
+    swept: Option<Instant>,
+}
+
+/// How often a call also looks over every host's idle sessions (a host nobody calls any more
+/// must not keep an ended ssh as a zombie for long).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Sessions kept open per host. sshd allows 10 channels per connection by default
 /// (MaxSessions); this leaves room for transfers and for calls beyond these. Where a host allows
 /// fewer, ssh opens a connection of its own for a channel the master's connection is refused.
@@ -160,7 +170,7 @@ pub struct Transport {
     pub persist: Duration,
     /// At most this many open sessions per host; 0: every call runs its own ssh.
     pub sessions_per_host: usize,
-    sessions: Mutex<HashMap<Host, HostSessions>>,
+    sessions: Mutex<Pool>,
     /// Notified when a session comes back (or its place is free again).
     returned: Condvar,
 }
@@ -172,7 +182,7 @@ impl Transport {
             connect_timeout: Duration::from_secs(10),
             persist: Duration::from_secs(300),
             sessions_per_host: SESSIONS_PER_HOST,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Pool::default()),
             returned: Condvar::new(),
         }
     }
@@ -256,16 +266,19 @@ impl Transport {
         }
         let mut stale = Vec::new();
         let found = {
-            let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            // Every host's ended sessions go now, not when their host is next asked: an ssh whose
-            // host went away must not stay a zombie.
-            for sessions in all.values_mut() {
-                let mut i = 0;
-                while i < sessions.idle.len() {
-                    if sessions.idle[i].is_idle_and_alive() {
-                        i += 1;
-                    } else {
-                        stale.push(sessions.idle.swap_remove(i));
+            let mut pool = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            // Other hosts' ended sessions go too, now and then: an ssh whose host went away must
+            // not stay a zombie until that host is asked again.
+            if pool.swept.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+                pool.swept = Some(Instant::now());
+                for sessions in pool.hosts.values_mut() {
+                    let mut i = 0;
+                    while i < sessions.idle.len() {
+                        if sessions.idle[i].is_idle_and_alive() {
+                            i += 1;
+                        } else {
+                            stale.push(sessions.idle.swap_remove(i));
+                        }
                     }
                 }
             }
@@ -273,7 +286,7 @@ impl Transport {
             // millisecond or two; an ssh of its own costs a channel and a login shell.
             let give_up = Instant::now() + SESSION_WAIT;
             loop {
-                let mine = all.entry(host.clone()).or_default();
+                let mine = pool.hosts.entry(host.clone()).or_default();
                 let mut found = None;
                 while let Some(mut s) = mine.idle.pop() {
                     if s.last_used.elapsed() < self.persist && s.is_idle_and_alive() {
@@ -295,7 +308,7 @@ impl Transport {
                 if now >= give_up {
                     break Ok(None);
                 }
-                all = self.returned.wait_timeout(all, give_up - now).unwrap_or_else(|p| p.into_inner()).0;
+                pool = self.returned.wait_timeout(pool, give_up - now).unwrap_or_else(|p| p.into_inner()).0;
             }
         };
         // Outside the lock: an ended session is reaped at once, an expired one asked to end.
@@ -320,8 +333,8 @@ impl Transport {
 
     /// Give back a session taken by `checkout` (None: it was used up).
     fn checkin(&self, host: &Host, session: Option<Session>) {
-        let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = all.entry(host.clone()).or_default();
+        let mut pool = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = pool.hosts.entry(host.clone()).or_default();
         mine.busy = mine.busy.saturating_sub(1);
         mine.idle.extend(session);
         self.returned.notify_all();
@@ -330,8 +343,8 @@ impl Transport {
     /// End the host's idle sessions (bounded; calls in progress keep theirs until they return).
     fn close_sessions(&self, host: &Host) {
         let idle = {
-            let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            all.get_mut(host).map(|m| std::mem::take(&mut m.idle)).unwrap_or_default()
+            let mut pool = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            pool.hosts.get_mut(host).map(|m| std::mem::take(&mut m.idle)).unwrap_or_default()
         };
         let deadline = Instant::now() + Duration::from_secs(2);
         for s in idle {
@@ -341,10 +354,7 @@ impl Transport {
 
     /// Run `script` with an ssh of its own.
     fn run_once(&self, host: &Host, script: &[u8], timeout: Duration) -> Result<Answer> {
-        let input = self.scratch()?;
-        (&input)
-            .write_all(script)
-            .and_then(|()| (&input).seek(SeekFrom::Start(0)).map(drop))
+        let input = fdio::scratch_holding(&self.control_dir, script)
             .map_err(|e| Error::io("writing the remote script to a scratch file", e))?;
         let mut cmd = Command::new("ssh");
         cmd.args(self.options(host))
@@ -436,8 +446,8 @@ impl Drop for Transport {
     /// Sessions of hosts nobody closed: end them (each is also killed when dropped).
     fn drop(&mut self) {
         let hosts: Vec<Host> = {
-            let all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            all.keys().cloned().collect()
+            let pool = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            pool.hosts.keys().cloned().collect()
         };
         for host in hosts {
             self.close_sessions(&host);
