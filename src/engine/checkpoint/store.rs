@@ -277,9 +277,7 @@ impl PendingGeneration {
     /// run while the files are being copied elsewhere.
     pub fn make_durable(&mut self) -> Result<()> {
         for sync in self.syncs.drain(..) {
-            sync.join()
-                .unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked")))
-                .map_err(|e| io_err(&self.dir, "fsync checkpoint state", e))?;
+            joined(sync).map_err(|e| io_err(&self.dir, "fsync checkpoint state", e))?;
         }
         let path = self.dir.join("manifest");
         File::open(&path).and_then(|f| f.sync_all()).map_err(|e| io_err(&path, "fsync the manifest", e))?;
@@ -360,14 +358,16 @@ impl<'a> Tee<'a> {
         })
     }
 
+    /// Remember the first failure (every later read repeats it) and hand `e` back.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = Some(io::Error::new(e.kind(), e.to_string()));
+        e
+    }
+
     /// (bytes, hash, the file) once the source is exhausted; the first error otherwise.
     fn finish(mut self) -> io::Result<(u64, String, File)> {
         drop(self.sync_now.take());
-        let synced = self
-            .syncer
-            .take()
-            .map(|t| t.join().unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked"))))
-            .unwrap_or(Ok(()));
+        let synced = self.syncer.take().map(joined).unwrap_or(Ok(()));
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -385,15 +385,11 @@ impl Read for Tee<'_> {
         let n = match self.src.read(buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
-                self.failed = Some(io::Error::new(e.kind(), e.to_string()));
-                return Err(e);
-            }
+            Err(e) => return Err(self.fail(e)),
         };
         if self.count + n as u64 > self.size {
             let e = io::Error::new(io::ErrorKind::InvalidData, format!("more than the {} bytes announced", self.size));
-            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
-            return Err(e);
+            return Err(self.fail(e));
         }
         self.hasher.update(&buf[..n]);
         let written = match self.file.as_mut() {
@@ -401,8 +397,7 @@ impl Read for Tee<'_> {
             None => Err(io::Error::other("the checkpoint file was closed")),
         };
         if let Err(e) = written {
-            self.failed = Some(io::Error::new(e.kind(), e.to_string()));
-            return Err(e);
+            return Err(self.fail(e));
         }
         self.count += n as u64;
         if self.count - self.synced_at >= SYNC_EVERY {
@@ -422,6 +417,11 @@ impl Drop for Tee<'_> {
             let _ = t.join();
         }
     }
+}
+
+/// The outcome of a background fsync thread.
+fn joined(sync: std::thread::JoinHandle<io::Result<()>>) -> io::Result<()> {
+    sync.join().unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked")))
 }
 
 fn rel_string(rel: &Path) -> String {
