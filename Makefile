@@ -101,6 +101,7 @@ test:
 
 # Every benchmark of the root package (benches/*.rs, harness = false): figures in docs/BENCHMARKS.md.
 bench:
+	$(CARGO) build --release -p gat-adaptor-local --bin gat-job-monitor
 	$(CARGO) bench
 
 clean:

@@ -21,6 +21,17 @@ fn main() {
     for name in ["libgat.so", "libgat.so.0"] {
         std::os::unix::fs::symlink(&lib, libdir.join(name)).expect("symlinking libgat.so");
     }
+    // The job server program where an installed library finds it (`bin/` beside `lib/`):
+    // measured is what `make install` gives a C program.
+    let monitor = build_dir.parent().expect("the profile directory").join("gat-job-monitor");
+    assert!(
+        monitor.exists(),
+        "{} is missing: `cargo build --release -p gat-adaptor-local --bin gat-job-monitor` first (make bench does)",
+        monitor.display()
+    );
+    let bindir = work.path().join("bin");
+    std::fs::create_dir(&bindir).expect("bin directory");
+    std::os::unix::fs::symlink(&monitor, bindir.join("gat-job-monitor")).expect("symlinking gat-job-monitor");
     let program = work.path().join("submit_throughput");
     let status = Command::new("cc")
         .args(["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"])

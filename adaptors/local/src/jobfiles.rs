@@ -43,6 +43,8 @@ pub struct PidRecord {
     pub monitor_start: u64,
     /// The monitor's TERM-to-KILL grace, so any process knows how long a stop may take.
     pub stop_grace_ms: Option<u64>,
+    /// `monitor_pid` is a job server's, which runs many jobs (it ends long after this one).
+    pub served: bool,
 }
 
 /// How the job ended (the `pid` file's exit line).
@@ -107,6 +109,7 @@ fn parse_pid_line(line: &str) -> Option<PidRecord> {
         job_pid: it.next()?.parse().ok()?,
         monitor_start: it.next()?.parse().ok()?,
         stop_grace_ms: it.next().and_then(|s| s.parse().ok()),
+        served: false,
     })
 }
 
@@ -240,6 +243,7 @@ mod tests {
             job_pid: 11,
             monitor_start: 12,
             stop_grace_ms: Some(1500),
+            served: false,
         };
         let workdir = Path::new("/some dir/with\nnewline and \\n");
         let mut bytes = b"10 11 12 1500\n".to_vec();

@@ -18,11 +18,11 @@
 
 mod host;
 mod jobfiles;
+mod jobserver;
 mod monitor;
 mod rawsys;
 mod records;
 mod spawn;
-mod spawner;
 mod staging;
 mod sys;
 mod watcher;
@@ -44,7 +44,8 @@ use gat_adaptor::{
 use gat_adaptor::{AttrValue, JobSpec};
 
 use host::HostInfo;
-use jobfiles::{PidRecord, STALE_FILES, STOP_MARKER};
+use jobserver::client::JobServer;
+use jobfiles::{JobRecord, PidRecord, STALE_FILES, STOP_MARKER};
 use records::RecordBook;
 use watcher::Watcher;
 
@@ -88,14 +89,16 @@ pub struct LocalAdaptor {
     records: Arc<RecordBook>,
     resources_cache: Mutex<Option<(Instant, Vec<Resource>)>>,
     watcher: Mutex<Option<Arc<Watcher>>>,
-    spawner: Mutex<SpawnerSlot>,
+    server: Mutex<ServerSlot>,
+    /// Request tokens for the job server, unique within this process.
+    next_request: std::sync::atomic::AtomicU64,
 }
 
-/// The spawner of a monitor program (see `spawner.rs`), started at the first submit.
-enum SpawnerSlot {
+/// The job server of the monitor program (see `jobserver/`), started at the first submit.
+enum ServerSlot {
     NotStarted,
-    Running(Arc<spawner::Spawner>),
-    /// It could not start, or it went away: monitors are forked.
+    Running(Arc<JobServer>),
+    /// It could not start: jobs get monitors of their own.
     Unavailable,
 }
 
@@ -306,7 +309,8 @@ fn monitor_from_environment() -> Option<PathBuf> {
 }
 
 /// `gat-job-monitor` in the `bin/` beside the `lib/` directory holding the shared library this
-/// code runs from. A program linking the adaptor statically (the test suites) finds none.
+/// code runs from, or in that directory itself. A program linking the adaptor statically (the
+/// test suites) finds none.
 fn installed_monitor_program() -> Option<PathBuf> {
     // SAFETY: Dl_info is plain data; dladdr fills it for an address in a loaded object, and
     // dli_fname then points to a NUL-terminated path that lives as long as the object.
@@ -323,8 +327,10 @@ fn installed_monitor_program() -> Option<PathBuf> {
         return None;
     }
     let lib_dir = object.parent()?;
-    let candidate = lib_dir.parent()?.join("bin").join("gat-job-monitor");
-    check_executable(&candidate, "gat-job-monitor").ok().map(|_| candidate)
+    // Installed (`<prefix>/bin` beside `<prefix>/lib`), or a build tree (cargo puts both in
+    // `target/<profile>`).
+    let candidates = [lib_dir.parent()?.join("bin").join("gat-job-monitor"), lib_dir.join("gat-job-monitor")];
+    candidates.into_iter().find(|c| check_executable(c, "gat-job-monitor").is_ok())
 }
 
 /// Make the job directory (private to the user) when a job needs one.
@@ -358,19 +364,27 @@ fn job_dir_of(job: &NativeJob) -> Result<PathBuf> {
     Ok(PathBuf::from(&job.data))
 }
 
-/// The state once the monitor is known to have exited: its exit record, or Lost.
-pub(crate) fn state_after_monitor_exit(records: &RecordBook, job_dir: &Path, monitor_pid: i32) -> NativeState {
-    match records.read_exit(job_dir) {
-        Ok(Some(rec)) => {
+/// The state once the job's monitor (or job server) is known to have exited: its exit record,
+/// or Lost.
+pub(crate) fn state_after_monitor_exit(records: &RecordBook, job_dir: &Path) -> NativeState {
+    match records.read(job_dir) {
+        Ok(Some(JobRecord { exit: Some(rec), .. })) => {
             staging::post_stage_once(job_dir);
             NativeState::Finished { status: rec.status, stopped_by_request: rec.stopped }
         }
-        Ok(None) => NativeState::Lost {
-            reason: format!(
-                "the job's monitor process (pid {monitor_pid}) ended without recording an exit status for {} (was it killed?)",
-                job_dir.display()
-            ),
-        },
+        Ok(record) => {
+            let who = match record.and_then(|r| r.pid) {
+                Some(p) if p.served => format!("job server (pid {})", p.monitor_pid),
+                Some(p) => format!("monitor process (pid {})", p.monitor_pid),
+                None => "monitor".to_string(),
+            };
+            NativeState::Lost {
+                reason: format!(
+                    "the job's {who} ended without recording an exit status for {} (was it killed?)",
+                    job_dir.display()
+                ),
+            }
+        }
         Err(e) => NativeState::Unknown { reason: format!("reading the job's record: {e}") },
     }
 }
@@ -388,7 +402,8 @@ impl LocalAdaptor {
             records: Arc::new(RecordBook::default()),
             resources_cache: Mutex::new(None),
             watcher: Mutex::new(None),
-            spawner: Mutex::new(SpawnerSlot::NotStarted),
+            server: Mutex::new(ServerSlot::NotStarted),
+            next_request: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -466,56 +481,63 @@ impl LocalAdaptor {
             });
     }
 
-    /// The running spawner for the monitor program at `path`, started on first use; None when
-    /// it cannot run (monitors are then forked).
-    fn spawner(&self, path: &Path) -> Option<Arc<spawner::Spawner>> {
-        let mut slot = lock(&self.spawner);
+    /// The running job server for the monitor program at `path`, started on first use (and
+    /// again when the last one went away); None when it cannot run (jobs then get monitors).
+    fn job_server(&self, path: &Path) -> Option<Arc<JobServer>> {
+        let mut slot = lock(&self.server);
         match &*slot {
-            SpawnerSlot::Running(s) => return Some(Arc::clone(s)),
-            SpawnerSlot::Unavailable => return None,
-            SpawnerSlot::NotStarted => {}
+            ServerSlot::Running(s) if !s.is_gone() => return Some(Arc::clone(s)),
+            ServerSlot::Unavailable => return None,
+            _ => {}
         }
-        match spawner::Spawner::start(path) {
+        let started = JobServer::start(path).and_then(|s| {
+            let s = Arc::new(s);
+            self.watcher().map_err(|e| io::Error::other(e.to_string()))?.add_server(&s)?;
+            Ok(s)
+        });
+        match started {
             Ok(s) => {
-                let s = Arc::new(s);
-                *slot = SpawnerSlot::Running(Arc::clone(&s));
+                *slot = ServerSlot::Running(Arc::clone(&s));
                 Some(s)
             }
             Err(e) => {
-                tracing::warn!("cannot start the job spawner {} ({e}); forking monitors", path.display());
-                *slot = SpawnerSlot::Unavailable;
+                tracing::warn!("cannot start the job server {} ({e}); jobs get monitors of their own", path.display());
+                *slot = ServerSlot::Unavailable;
                 None
             }
         }
     }
 
-    /// Watch a monitor the spawner forked. One that ended already (or cannot be watched) is
-    /// reported at once from the record log; the engine's slow poll is the net for the rest.
-    fn watch_spawned(&self, job: &NativeJob, job_dir: &Path, monitor_pid: i32) {
-        let watched = sys::pidfd_open(monitor_pid).ok().and_then(|fd| {
-            // The pidfd pins the process: a live monitor with the recorded start is ours.
-            let rec = self.records.read_pid(job_dir).ok().flatten()?;
-            if rec.monitor_pid != monitor_pid || !jobfiles::monitor_alive(&rec) {
-                return None;
-            }
-            self.watcher()
-                .ok()?
-                .watch(job, job_dir.to_path_buf(), monitor_pid, fd, None)
-                .ok()
-        });
-        if watched.is_none() {
-            let state = self.job_state(job);
-            if state.is_final() {
-                let sink = lock(&self.sink).clone();
-                if let Some(sink) = sink {
-                    sink(job, state);
+    /// Start the job through the job server; None when no server takes it (the caller starts
+    /// a monitor instead).
+    fn start_served(
+        &self,
+        plan: &spawn::LaunchPlan,
+        path: &Path,
+    ) -> Option<std::result::Result<(spawn::Launched, Arc<JobServer>, u64), spawn::LaunchError>> {
+        // A server that went away (killed) is replaced once.
+        for _ in 0..2 {
+            let server = self.job_server(path)?;
+            let token = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match spawn::launch_served(&server, plan, token) {
+                Ok(launched) => return Some(Ok((launched, server, token))),
+                Err(spawn::ServedLaunchError::Failed(e)) => return Some(Err(e)),
+                Err(spawn::ServedLaunchError::Refused(e)) => {
+                    tracing::debug!("the job server did not take the job ({e})");
+                    if !server.is_gone() {
+                        return None;
+                    }
                 }
             }
         }
+        None
     }
 
     /// Watch a monitor some other process forked, so that events come for re-attached jobs.
     fn watch_foreign(&self, job: &NativeJob, job_dir: &Path, rec: &PidRecord) {
+        if rec.served {
+            return self.watch_served_elsewhere(job, job_dir, rec);
+        }
         if let Ok(w) = self.watcher() {
             if w.is_watching(rec.monitor_pid) {
                 return;
@@ -530,6 +552,25 @@ impl LocalAdaptor {
             if let Err((e, _)) = w.watch(job, job_dir.to_path_buf(), rec.monitor_pid, fd, None) {
                 tracing::debug!("cannot watch monitor {}: {e}", rec.monitor_pid);
             }
+        }
+    }
+
+    /// Watch a job of a job server (another process's, or one this process had before the
+    /// adaptor was made again) through the job's own pidfd.
+    fn watch_served_elsewhere(&self, job: &NativeJob, job_dir: &Path, rec: &PidRecord) {
+        let Ok(w) = self.watcher() else { return };
+        if w.serves(rec.job_pid) || w.is_watching(rec.job_pid) {
+            return;
+        }
+        let Ok(fd) = sys::pidfd_open(rec.job_pid) else { return };
+        // The server writes the exit line only after it reaped the job: with the server alive
+        // and no exit recorded, the pid is still the job's.
+        let unfinished = matches!(self.records.read_exit(job_dir), Ok(None));
+        if !(unfinished && jobfiles::monitor_alive(rec)) {
+            return;
+        }
+        if let Err(e) = w.watch_served_elsewhere(job, job_dir.to_path_buf(), rec.job_pid, fd) {
+            tracing::debug!("cannot watch job {}: {e}", rec.job_pid);
         }
     }
 
@@ -574,7 +615,7 @@ impl LocalAdaptor {
             self.watch_foreign(job, &job_dir, &rec);
             return NativeState::Running;
         }
-        state_after_monitor_exit(&self.records, &job_dir, rec.monitor_pid)
+        state_after_monitor_exit(&self.records, &job_dir)
     }
 
     fn job_pgid(job: &NativeJob) -> Result<i32> {
@@ -639,9 +680,9 @@ impl LocalAdaptor {
         for a in &spec.arguments {
             argv.push(cstring(a.as_bytes(), "an argument")?);
         }
-        let spawner_gone = matches!(*lock(&self.spawner), SpawnerSlot::Unavailable);
+        let server_unavailable = matches!(*lock(&self.server), ServerSlot::Unavailable);
         let monitor_program = match &self.monitor_program {
-            Some(_) if self.monitor_discovered && spawner_gone => None,
+            Some(_) if self.monitor_discovered && server_unavailable => None,
             Some(p) => {
                 check_executable(p, "gat-job-monitor").map_err(|e| {
                     Error::FileOpen(format!(
@@ -669,47 +710,37 @@ impl LocalAdaptor {
             spin_for_report: self.cpus_free(),
         };
         let launch_error = |e| Self::launch_error(spec, &program, &workdir, e);
-        let via_spawner = match (&plan.monitor_program, &self.monitor_program) {
-            (Some(program), Some(path)) => self
-                .spawner(path)
-                .map(|s| spawn::launch_via(&s, &plan, program)),
-            _ => None,
-        };
-        // Monitors this process started are its children (and may share its memory: their
-        // stacks go once they are reaped); the spawner's are not.
-        let (launched, our_child) = match via_spawner {
-            Some(Ok(launched)) => (launched, None),
-            Some(Err(Some(e))) => return Err(launch_error(e)),
-            Some(Err(None)) => {
-                *lock(&self.spawner) = SpawnerSlot::Unavailable;
-                if self.monitor_discovered {
-                    plan.monitor_program = None;
-                }
-                let (launched, stack) = spawn::launch(&plan).map_err(launch_error)?;
-                (launched, Some(stack))
-            }
-            None => {
-                if self.monitor_discovered {
-                    plan.monitor_program = None;
-                }
-                let (launched, stack) = spawn::launch(&plan).map_err(launch_error)?;
-                (launched, Some(stack))
-            }
-        };
-        drop(plan);
-
-        let job = NativeJob {
+        let job_of = |launched: &spawn::Launched| NativeJob {
             id: spec.id.clone(),
             native_id: launched.job_pid.to_string(),
             resource: on.name.clone(),
             hostname: self.host().hostname.clone(),
             data: job_dir.to_string_lossy().into_owned(),
         };
-        // The monitor recorded the start in the record log before it reported it.
-        match our_child {
-            Some(stack) => self.watch_child(&job, job_dir, launched.monitor_pid, stack),
-            None => self.watch_spawned(&job, job_dir, launched.monitor_pid),
+        let served = match (&plan.monitor_program, &self.monitor_program) {
+            (Some(_), Some(path)) => self.start_served(&plan, path),
+            _ => None,
+        };
+        match served {
+            Some(Ok((launched, server, token))) => {
+                drop(plan);
+                let job = job_of(&launched);
+                // The server recorded the start in the record log before it reported it.
+                self.watcher()?.watch_served(&server, token, &job, job_dir.to_path_buf());
+                return Ok(job);
+            }
+            Some(Err(e)) => return Err(launch_error(e)),
+            None => {}
         }
+        // No job server: the job gets a monitor of its own, a child of this process.
+        if self.monitor_discovered {
+            plan.monitor_program = None;
+        }
+        let (launched, stack) = spawn::launch(&plan).map_err(launch_error)?;
+        drop(plan);
+        let job = job_of(&launched);
+        // The monitor recorded the start in the record log before it reported it.
+        self.watch_child(&job, job_dir, launched.monitor_pid, stack);
         Ok(job)
     }
 

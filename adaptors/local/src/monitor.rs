@@ -70,7 +70,7 @@ pub(crate) fn write_report(fd: RawFd, stage: i32, err: i32, job_pid: i32) {
 }
 
 /// `-errno` from a raw call as a positive errno.
-fn errno_of(ret: isize) -> i32 {
+pub(crate) fn errno_of(ret: isize) -> i32 {
     (-ret).clamp(0, i32::MAX as isize) as i32
 }
 
@@ -215,7 +215,7 @@ fn write_exit(key: &[u8], status: i32, stop_marker: *const libc::c_char) {
 }
 
 /// This process's start time in clock ticks (field 22 of /proc/self/stat), None if unreadable.
-fn own_start_ticks() -> Option<u64> {
+pub(crate) fn own_start_ticks() -> Option<u64> {
     // SAFETY: a NUL-terminated literal.
     let fd = unsafe { rawsys::open(c"/proc/self/stat".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
@@ -300,31 +300,62 @@ pub(crate) fn child_setup(stdio: [RawFd; 3], report_fd: RawFd, job_file: RawFd, 
     }
 }
 
-/// What the job's child needs, in the monitor's memory (the child shares it until exec).
-struct JobStart {
-    program: *const libc::c_char,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-    /// Written by the child when setpgid or exec failed.
-    error: i32,
+/// What the job's child needs, in its starter's memory (the child shares it until exec).
+pub(crate) struct JobStart {
+    pub program: *const libc::c_char,
+    pub argv: *const *const libc::c_char,
+    pub envp: *const *const libc::c_char,
+    /// Descriptors to put on 0, 1, 2 (the job server's); None: inherited as they are (a monitor's).
+    pub stdio: Option<[RawFd; 3]>,
+    /// Directory to enter first (the job server's jobs); null: inherited (a monitor's).
+    pub workdir: *const libc::c_char,
+    /// A session of its own (the job server's jobs, so their descendants can be told apart by
+    /// session), or only a process group (a monitor's job, in the monitor's session).
+    pub new_session: bool,
+    /// Written by the child when a step failed: the stage (STAGE_*) and errno.
+    pub stage: i32,
+    pub error: i32,
 }
 
-/// The job's child: own process group, empty signal mask, exec. Runs on its own stack in the
-/// monitor's memory while the monitor waits (CLONE_VFORK), so it only makes system calls and
-/// stores its errno in `arg`.
+/// The job's child: stdio, directory, own process group (or session), empty signal mask, exec.
+/// Runs on its own stack in its starter's memory while the starter waits (CLONE_VFORK), so it
+/// only makes system calls and stores what failed in `arg`.
 unsafe extern "C" fn job_child(arg: *mut libc::c_void) -> ! {
-    // SAFETY: `arg` is the monitor's JobStart, alive and not touched by the suspended monitor
+    // SAFETY: `arg` is the starter's JobStart, alive and not touched by the suspended starter
     // until this child execs or exits.
     let start = &mut *arg.cast::<JobStart>();
-    let r = rawsys::setpgid(0, 0);
-    if r != 0 {
+    let fail = |start: &mut JobStart, stage: i32, r: isize| -> ! {
+        std::ptr::write_volatile(&mut start.stage, stage);
         std::ptr::write_volatile(&mut start.error, errno_of(r));
-        rawsys::exit(127);
+        rawsys::exit(127)
+    };
+    if let Some(stdio) = start.stdio {
+        for (to, from) in stdio.into_iter().enumerate() {
+            // dup3 onto the target clears its CLOEXEC; a descriptor already in place keeps its
+            // flag, so clear it explicitly.
+            let r = if from == to as RawFd {
+                rawsys::fcntl(from, libc::F_SETFD, 0)
+            } else {
+                rawsys::dup3(from, to as RawFd, 0)
+            };
+            if r < 0 {
+                fail(start, STAGE_MONITOR_SETUP, r);
+            }
+        }
+    }
+    if !start.workdir.is_null() {
+        let r = rawsys::chdir(start.workdir);
+        if r != 0 {
+            fail(start, STAGE_CHDIR, r);
+        }
+    }
+    let r = if start.new_session { rawsys::setsid() } else { rawsys::setpgid(0, 0) };
+    if r < 0 {
+        fail(start, STAGE_MONITOR_SETUP, r);
     }
     rawsys::sigprocmask_set(0);
     let r = rawsys::execve(start.program, start.argv, start.envp);
-    std::ptr::write_volatile(&mut start.error, errno_of(r));
-    rawsys::exit(127)
+    fail(start, STAGE_EXEC, r)
 }
 
 /// Stack of the job's vfork-style child: it only makes a few system calls.
@@ -333,23 +364,31 @@ const JOB_CHILD_STACK: usize = 16 * 1024;
 #[repr(C, align(16))]
 struct ChildStack([u8; JOB_CHILD_STACK]);
 
-/// Start the job as a vfork-style child: no copy of the monitor's page tables and, unlike
-/// glibc's posix_spawn, no round of 120 sigaction calls (the monitor's dispositions are already
-/// default). Returns (pid, 0) once the job runs its program, (pid, errno) when exec failed (the
-/// child exits 127), (-errno, errno) when clone failed.
-fn spawn_job(ctx: &MonitorCtx) -> (i32, i32) {
-    let mut start = JobStart { program: ctx.program, argv: ctx.argv, envp: ctx.envp, error: 0 };
+/// Start the job as a vfork-style child: no copy of the starter's page tables and, unlike
+/// glibc's posix_spawn, no round of 120 sigaction calls (the starter's dispositions are already
+/// default). Returns the pid once the job runs its program; `Err((stage, errno))` when a step
+/// failed (the child was reaped) or clone failed (stage STAGE_FORK).
+pub(crate) fn spawn_job(start: &mut JobStart) -> Result<i32, (i32, i32)> {
+    start.stage = STAGE_OK;
+    start.error = 0;
     let mut stack = ChildStack([0; JOB_CHILD_STACK]);
     let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as usize;
-    let arg = (&mut start as *mut JobStart).cast::<libc::c_void>();
-    // SAFETY: the stack and `start` live in this frame, which the monitor (suspended by
-    // CLONE_VFORK) does not leave until the child has exec'd or exited.
+    let arg = (start as *mut JobStart).cast::<libc::c_void>();
+    // SAFETY: the stack and `start` outlive the call, and the starter (suspended by CLONE_VFORK)
+    // does not return from it until the child has exec'd or exited.
     let pid = unsafe { clone_job(flags, stack.0.as_mut_ptr().add(JOB_CHILD_STACK), arg) };
     if pid < 0 {
-        return (pid as i32, errno_of(pid));
+        return Err((STAGE_FORK, errno_of(pid)));
     }
     // SAFETY: the child is done with `start`.
-    (pid as i32, unsafe { std::ptr::read_volatile(&start.error) })
+    let (stage, error) = unsafe { (std::ptr::read_volatile(&start.stage), std::ptr::read_volatile(&start.error)) };
+    if stage != STAGE_OK {
+        // The child could not exec and exits 127: reap it.
+        let mut st = 0;
+        rawsys::wait4(pid as i32, &mut st, 0);
+        return Err((stage, error));
+    }
+    Ok(pid as i32)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -431,16 +470,20 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
         fail(STAGE_CHDIR, errno_of(r));
     }
 
-    let (job, spawn_error) = spawn_job(ctx);
-    if job <= 0 {
-        fail(STAGE_FORK, spawn_error);
-    }
-    if spawn_error != 0 {
-        // The child could not exec and exits 127: reap it and report.
-        let mut st = 0;
-        rawsys::wait4(job, &mut st, 0);
-        fail(STAGE_EXEC, spawn_error);
-    }
+    let mut start = JobStart {
+        program: ctx.program,
+        argv: ctx.argv,
+        envp: ctx.envp,
+        stdio: None,
+        workdir: std::ptr::null(),
+        new_session: false,
+        stage: STAGE_OK,
+        error: 0,
+    };
+    let job = match spawn_job(&mut start) {
+        Ok(pid) => pid,
+        Err((stage, error)) => fail(stage, error),
+    };
 
     // Record the start before reporting it: once submit returns, any process finds the job.
     let mut line = StackText::<MAX_LINE>::new();

@@ -8,7 +8,9 @@
 //! lines (concurrent appenders never interleave within a write):
 //!
 //! - `S key monitor_pid job_pid monitor_start_ticks stop_grace_ms workdir\n` before the start is
-//!   reported; `workdir` escaped as `jobfiles::workdir_line` (it may contain spaces);
+//!   reported; `workdir` escaped as `jobfiles::workdir_line` (it may contain spaces); `J` instead
+//!   of `S` for a job of a job server (`jobserver/`): then the pid and start time are the
+//!   server's, which runs many jobs;
 //! - `E key monitor_pid exited N\n` or `... signaled N\n`, with ` stopped` before the newline when
 //!   libgat's stop ended the job.
 //!
@@ -275,7 +277,7 @@ fn apply(records: &mut HashMap<Vec<u8>, JobRecord>, line: &[u8]) {
         return;
     };
     match tag {
-        b"S" => {
+        b"S" | b"J" => {
             let number = |f: Option<&[u8]>| std::str::from_utf8(f?).ok()?.parse::<u64>().ok();
             let (Some(job_pid), Some(start), grace) = (number(fields.next()), number(fields.next()), number(fields.next()))
             else {
@@ -286,7 +288,13 @@ fn apply(records: &mut HashMap<Vec<u8>, JobRecord>, line: &[u8]) {
             records.insert(
                 key.to_vec(),
                 JobRecord {
-                    pid: Some(PidRecord { monitor_pid, job_pid, monitor_start: start, stop_grace_ms: grace }),
+                    pid: Some(PidRecord {
+                        monitor_pid,
+                        job_pid,
+                        monitor_start: start,
+                        stop_grace_ms: grace,
+                        served: tag == b"J",
+                    }),
                     workdir,
                     exit: None,
                 },

@@ -178,19 +178,16 @@ fn helper_argv(helper: &CString, plan: &LaunchPlan) -> Vec<CString> {
     v
 }
 
-/// First argument of the monitor program in spawner mode (see `spawner.rs`).
-pub const SPAWNER_MARKER: &str = "--gat-spawner=1";
-
 /// `main` of the separate monitor program (`gat-job-monitor`). Started by `launch` with the
 /// job's stdio on 0, 1, 2, the report pipe on 3, the record log on 4 and all signals blocked; or,
-/// with `SPAWNER_MARKER`, as the adaptor's spawner (socket on 3). Never returns.
+/// with `jobserver::SERVER_MARKER`, as the adaptor's job server (socket on 3). Never returns.
 pub fn monitor_program_main() -> ! {
     use std::os::unix::ffi::OsStrExt;
     let args: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
-    if args.get(1).map(|a| a.as_bytes()) == Some(SPAWNER_MARKER.as_bytes()) {
-        crate::spawner::spawner_main()
+    if args.get(1).map(|a| a.as_bytes()) == Some(crate::jobserver::SERVER_MARKER.as_bytes()) {
+        crate::jobserver::server::server_main()
     }
     let envp: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -275,44 +272,6 @@ pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString]) -> ! {
     unsafe { monitor::monitor_body(&ctx) }
 }
 
-/// A monitor started with `CLONE_VM` by the spawner, and what it uses: keep it until the
-/// monitor has been reaped.
-pub(crate) struct SpawnedMonitor {
-    _args: MonitorArgs,
-    _start: monitor::VmMonitorStart,
-    stack: Option<MonitorStack>,
-}
-
-impl Drop for SpawnedMonitor {
-    fn drop(&mut self) {
-        if let Some(stack) = self.stack.take() {
-            stack.release();
-        }
-    }
-}
-
-/// Start a monitor sharing this (single-threaded) process's memory, with the descriptors `fds`
-/// (stdin, stdout, stderr, report pipe, record log). Ok: its pid and what must be kept until it
-/// is reaped.
-pub(crate) fn clone_monitor(args: MonitorArgs, fds: [RawFd; 5]) -> io::Result<(libc::pid_t, Box<SpawnedMonitor>)> {
-    let stack = MonitorStack::take()?;
-    let ctx = args.ctx();
-    let mut spawned = Box::new(SpawnedMonitor {
-        _args: args,
-        _start: monitor::VmMonitorStart { stdio: [fds[0], fds[1], fds[2]], report_fd: fds[3], job_file: fds[4], ctx },
-        stack: None,
-    });
-    // The box keeps the start data where the monitor reads it until it is reaped.
-    let pid = clone_vm_monitor(&stack, &spawned._start);
-    if pid < 0 {
-        let error = io::Error::last_os_error();
-        stack.release();
-        return Err(error);
-    }
-    spawned.stack = Some(stack);
-    Ok((pid, spawned))
-}
-
 /// A pipe for the monitor's start report: (read end, write end), both CLOEXEC.
 fn report_pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
     let mut pipe_fds = [0 as RawFd; 2];
@@ -332,14 +291,16 @@ fn report_pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
     })
 }
 
-/// Start the monitor through the spawner (no fork of this process) and, through it, the job.
-/// `Err(None)`: the spawner could not take the request (it is gone); the caller forks instead.
-pub(crate) fn launch_via(
-    spawner: &crate::spawner::Spawner,
+/// Start the job through the job server (no fork of this process, no monitor).
+/// `Err(Refused)`: the server did not take the request (it is gone, or the request is too
+/// large for it); the caller starts a monitor instead.
+pub(crate) fn launch_served(
+    server: &crate::jobserver::client::JobServer,
     plan: &LaunchPlan,
-    monitor_program: &CString,
-) -> Result<Launched, Option<LaunchError>> {
-    let (report_r, report_w) = report_pipe().map_err(Some)?;
+    token: u64,
+) -> Result<Launched, ServedLaunchError> {
+    use crate::jobserver::{Header, RequestBody};
+    let (report_r, report_w) = report_pipe().map_err(ServedLaunchError::Failed)?;
     let fds = [
         plan.stdin.as_raw_fd(),
         plan.stdout.as_raw_fd(),
@@ -347,14 +308,30 @@ pub(crate) fn launch_via(
         report_w.as_raw_fd(),
         plan.job_file.as_raw_fd(),
     ];
-    let args = helper_argv(monitor_program, plan);
-    if let Err(e) = spawner.request(&args, &plan.envp, &fds) {
-        tracing::debug!("the job spawner did not take the request ({e}); forking instead");
-        return Err(None);
-    }
-    // Only the monitor may hold the write end now: EOF then means it ended without a report.
+    let body = RequestBody {
+        header: Header {
+            token,
+            grace_ms: plan.stop_grace.as_millis().min(i64::MAX as u128) as i64,
+            argc: plan.argv.len() as u32,
+            envc: plan.envp.len() as u32,
+        },
+        program: plan.program.as_bytes(),
+        workdir: plan.workdir.as_bytes(),
+        key: &plan.record_key,
+        stop_marker: plan.stop_marker.as_bytes(),
+        argv: plan.argv.iter().map(|a| a.as_bytes()).collect(),
+        envp: plan.envp.iter().map(|e| e.as_bytes()).collect(),
+    };
+    server.request(&body, &fds).map_err(ServedLaunchError::Refused)?;
+    // Only the server may hold the write end now: EOF then means it ended without a report.
     drop(report_w);
-    read_report(report_r, plan.spin_for_report).map_err(Some)
+    read_report(report_r, plan.spin_for_report).map_err(ServedLaunchError::Failed)
+}
+
+#[derive(Debug)]
+pub(crate) enum ServedLaunchError {
+    Refused(io::Error),
+    Failed(LaunchError),
 }
 
 /// Every signal blocked in this thread while a monitor is created, so that no handler of the

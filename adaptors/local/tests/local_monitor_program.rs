@@ -36,6 +36,14 @@ fn unusable_monitor_program_is_a_submit_error() {
     );
 }
 
+/// User and system CPU time of a process so far, in clock ticks (fields 14 and 15).
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's stat");
+    let fields: Vec<u64> =
+        stat.rsplit_once(") ").expect("stat").1.split_whitespace().skip(11).take(2).map(|f| f.parse().expect("ticks")).collect();
+    fields.iter().sum()
+}
+
 /// Parent pid (field 4 of /proc/PID/stat), None when the process does not exist.
 fn parent_of(pid: i32) -> Option<i32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -43,39 +51,59 @@ fn parent_of(pid: i32) -> Option<i32> {
 }
 
 #[test]
-fn monitors_come_from_the_spawner_which_ends_with_the_adaptor_while_jobs_run_on() {
+fn jobs_are_children_of_one_job_server_which_outlives_the_adaptor_until_its_jobs_end() {
     let f = fixture();
     let job = f.submit(&f.shell("exec sleep 600"));
     let second = f.submit(&f.shell("exec sleep 600"));
-    let (monitor, job_pid) = pids_of(&job);
-    let (second_monitor, second_pid) = pids_of(&second);
+    let (server, job_pid) = pids_of(&job);
+    let (second_server, second_pid) = pids_of(&second);
     let _cleanup = KillOnDrop(vec![job_pid, second_pid]);
-    // Not forked by this process: both monitors have the same parent, the spawner.
-    let spawner = parent_of(monitor).expect("the monitor's parent");
-    assert_ne!(spawner, std::process::id() as i32, "the host forked the monitor");
-    assert_eq!(parent_of(second_monitor), Some(spawner));
-    let spawner_exe = fs::read_link(format!("/proc/{spawner}/exe")).expect("spawner exe");
-    assert!(spawner_exe.ends_with("gat-job-monitor"), "{spawner_exe:?}");
-    // A job that ends is reported (the spawner reaps its monitor).
+    assert!(served(&job) && served(&second), "{:?}", start_lines(&job));
+    assert_eq!(server, second_server, "one server for all of the adaptor's jobs");
+    assert_ne!(server, std::process::id() as i32);
+    // No monitor: the jobs are the server's own children, and the server is not ours.
+    assert_eq!(parent_of(job_pid), Some(server));
+    assert_eq!(parent_of(second_pid), Some(server));
+    assert_ne!(parent_of(server), Some(std::process::id() as i32), "the host is the server's parent");
+    let server_exe = fs::read_link(format!("/proc/{server}/exe")).expect("server exe");
+    assert!(server_exe.ends_with("gat-job-monitor"), "{server_exe:?}");
+    // A job that ends is reported.
     let short = f.submit(&f.shell("exit 7"));
     assert_eq!(wait_final(&f.adaptor, &short), finished(7));
-    // The adaptor goes: the spawner follows; monitors and jobs stay.
+    // The adaptor goes: the server stays while it has jobs.
     let Fixture { dir, adaptor, resource, .. } = f;
     drop(adaptor);
-    wait_until(TIMEOUT, "the spawner to end", || {
-        matches!(proc_state(spawner), None | Some('Z')).then_some(())
-    });
-    assert_eq!(proc_state(job_pid), Some('S'), "the job ended with the spawner");
-    assert!(matches!(proc_state(monitor), Some(s) if s != 'Z'));
-    // Another adaptor finds the job and stops it, monitor and all.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(matches!(proc_state(server), Some(s) if s != 'Z'), "the server ended with the adaptor");
+    // Waiting for its jobs, it sleeps: a closed socket must not make it spin.
+    let before = cpu_ticks(server);
+    std::thread::sleep(Duration::from_millis(300));
+    let spent = cpu_ticks(server) - before;
+    assert!(spent <= 3, "the server used {spent} clock ticks of CPU in 300 ms without a job event");
+    assert_eq!(proc_state(job_pid), Some('S'), "the job ended with the adaptor");
+    // Another adaptor finds the jobs and stops them; the server, with nothing left, ends.
     let again = base_adaptor();
     assert_eq!(poll_one(&again, &job), NativeState::Running);
     again.stop(&job).expect("stop");
+    assert!(matches!(proc_state(server), Some(s) if s != 'Z'), "the server ended with a job left");
     again.stop(&second).expect("stop");
-    assert!(matches!(
-        poll_one(&again, &job),
-        NativeState::Finished { stopped_by_request: true, .. }
-    ));
-    wait_gone(monitor, "the first monitor");
+    for j in [&job, &second] {
+        assert!(matches!(poll_one(&again, j), NativeState::Finished { stopped_by_request: true, .. }));
+    }
+    wait_gone(server, "the job server, with no adaptor and no job left");
     drop((dir, resource));
+}
+
+#[test]
+fn a_request_too_large_for_the_server_still_runs_under_a_monitor() {
+    let f = fixture();
+    let mut spec = f.shell("exit 5");
+    // 1.2 MB of environment: past the server's request limit, within the kernel's for exec
+    // (128 KiB per string).
+    for i in 0..12 {
+        spec.environment.push((format!("GAT_TEST_LARGE_{i}"), "x".repeat(100_000)));
+    }
+    let job = f.submit(&spec);
+    assert!(!served(&job), "{:?}", start_lines(&job));
+    assert_eq!(wait_final(&f.adaptor, &job), finished(5));
 }

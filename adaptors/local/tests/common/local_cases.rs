@@ -1,5 +1,6 @@
-// Shared by tests/local.rs (monitor forked in-process) and tests/local_monitor_program.rs
-// (monitor as the separate gat-job-monitor program): each defines `base_adaptor()`.
+// Shared by tests/local.rs (a monitor per job, in-process) and tests/local_monitor_program.rs
+// (the gat-job-monitor program as the job server): each defines `base_adaptor()`. Where the
+// two differ, `served(job)` tells which one started the job.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -87,17 +88,23 @@ fn record_log(job: &NativeJob) -> PathBuf {
     Path::new(&job.data).parent().expect("jobs area").join("local-jobs.log")
 }
 
-/// The start lines (`S key monitor job ...`) the record log holds for the job.
+/// The start lines (`S key monitor job ...`, or `J key server job ...` for a job of the job
+/// server) the record log holds for the job.
 fn start_lines(job: &NativeJob) -> Vec<String> {
     let key = Path::new(&job.data).file_name().expect("job dir name").to_string_lossy().into_owned();
     let text = fs::read_to_string(record_log(job)).unwrap_or_default();
     text.lines()
-        .filter(|l| l.starts_with(&format!("S {key} ")))
+        .filter(|l| l.starts_with(&format!("S {key} ")) || l.starts_with(&format!("J {key} ")))
         .map(str::to_owned)
         .collect()
 }
 
-/// (monitor pid, job pid) from the job's last start line in the record log.
+/// True when the job server started the job (it has no monitor of its own).
+fn served(job: &NativeJob) -> bool {
+    start_lines(job).last().expect("a start line in the record log").starts_with("J ")
+}
+
+/// (monitor or server pid, job pid) from the job's last start line in the record log.
 fn pids_of(job: &NativeJob) -> (i32, i32) {
     let lines = start_lines(job);
     let line = lines.last().expect("a start line in the record log");
@@ -152,8 +159,9 @@ fn exit_status_survives_the_submitting_adaptor() {
         "the job outlives the adaptor that submitted it"
     );
     assert_eq!(wait_final(&other, &job), finished(6));
-    // The dropped adaptor's watcher still reaps the monitor it forked: no zombie is left.
-    wait_gone(monitor, "monitor of a job whose adaptor was dropped");
+    // The dropped adaptor's watcher still reaps the monitor it forked: no zombie is left. A
+    // job server left with no adaptor and no job ends.
+    wait_gone(monitor, "monitor (or server) of a job whose adaptor was dropped");
     drop(dir);
 }
 
@@ -293,7 +301,13 @@ fn no_zombie_is_left_behind() {
         "native id is the job's process group"
     );
     assert_eq!(wait_final(&f.adaptor, &job), finished(0));
-    wait_gone(monitor, "the job's monitor");
+    if served(&job) {
+        // The server runs on for the adaptor's next jobs, without the ended one as a child.
+        let children = fs::read_to_string(format!("/proc/{monitor}/task/{monitor}/children")).expect("the server's children");
+        assert!(!children.split_whitespace().any(|c| c == job_pid.to_string()), "{children}");
+    } else {
+        wait_gone(monitor, "the job's monitor");
+    }
     wait_gone(job_pid, "the job's main process");
 }
 
@@ -469,6 +483,9 @@ fn a_killed_monitor_makes_the_job_lost_and_stop_still_ends_it() {
     wait_until(TIMEOUT, "the orphaned job to end", || {
         matches!(proc_state(job_pid), None | Some('Z')).then_some(())
     });
+    // Later jobs run as before (under a new job server, where there was one).
+    let next = f.submit(&f.shell("exit 4"));
+    assert_eq!(wait_final(&f.adaptor, &next), finished(4));
 }
 
 #[test]
@@ -606,6 +623,7 @@ fn host_descriptors_do_not_leak_into_monitor_or_job() {
     let mut pipe = [0i32; 2];
     // SAFETY: pipe writes two fds into the array; both are closed below.
     assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+    let host_pipe = fs::read_link(format!("/proc/self/fd/{}", pipe[0])).expect("the pipe's name");
     let job = f.submit(&f.shell("exec sleep 600"));
     // SAFETY: closes the two fds created above, which nothing else uses.
     unsafe {
@@ -621,14 +639,25 @@ fn host_descriptors_do_not_leak_into_monitor_or_job() {
         [0, 1, 2],
         "the job holds exactly its stdio"
     );
-    // The monitor keeps only the record log, where it appends the exit line.
-    assert_eq!(
-        fds_once_settled(monitor, &[4]),
-        [4],
-        "the monitor holds one descriptor"
-    );
-    let record = std::fs::read_link(format!("/proc/{monitor}/fd/4")).expect("the monitor's fd 4");
-    assert_eq!(record, record_log(&job), "fd 4 is the record log");
+    if served(&job) {
+        // The server holds its own descriptors and the record log, never the host's pipe nor
+        // the job's stdio.
+        let held: Vec<PathBuf> = open_fds(monitor)
+            .into_iter()
+            .filter_map(|fd| fs::read_link(format!("/proc/{monitor}/fd/{fd}")).ok())
+            .collect();
+        assert!(held.contains(&record_log(&job)), "{held:?}");
+        assert!(!held.iter().any(|p| p == &host_pipe), "the host's pipe leaked into the server: {held:?}");
+    } else {
+        // The monitor keeps only the record log, where it appends the exit line.
+        assert_eq!(
+            fds_once_settled(monitor, &[4]),
+            [4],
+            "the monitor holds one descriptor"
+        );
+        let record = std::fs::read_link(format!("/proc/{monitor}/fd/4")).expect("the monitor's fd 4");
+        assert_eq!(record, record_log(&job), "fd 4 is the record log");
+    }
     f.adaptor.stop(&job).expect("stop");
     assert_eq!(
         poll_one(&f.adaptor, &job),
@@ -703,7 +732,7 @@ fn a_program_the_kernel_refuses_fails_the_submit_and_leaves_no_record() {
     let log = spec.job_dir.parent().unwrap().join("local-jobs.log");
     let key = spec.job_dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        !fs::read_to_string(log).unwrap_or_default().contains(&format!("S {key} ")),
+        !fs::read_to_string(log).unwrap_or_default().lines().any(|l| l.contains(&format!(" {key} "))),
         "a failed submit records no start"
     );
 }
