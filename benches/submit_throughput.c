@@ -216,6 +216,35 @@ static double gat_window_rate(GATResourceBroker broker, GATJobDescription jd, in
     return jobs / (now() - start);
 }
 
+/* Up to `window` jobs in flight, the program sleeping in GATJob_WaitForState on the oldest
+ * (jobs of equal length end about in order), as the raw side sleeps in waitpid. */
+static double gat_window_wait_rate(GATResourceBroker broker, GATJobDescription jd, int jobs, int window)
+{
+    GATJob flight[64] = {NULL};
+    double start = now();
+    int started = 0, done = 0, oldest = 0;
+    if (window > 64)
+        window = 64;
+    while (done < jobs) {
+        GATJobState state = GATJobState_Initial;
+        while (started - done < window && started < jobs) {
+            if (GAT_FAILED(GATResourceBroker_SubmitJob(broker, jd, &flight[started % window])))
+                die("GATResourceBroker_SubmitJob");
+            started++;
+        }
+        oldest = done % window;
+        if (GAT_FAILED(GATJob_WaitForState(flight[oldest], GATJobState_Stopped, 30, &state)))
+            die("GATJob_WaitForState");
+        if (state != GATJobState_Stopped) {
+            fprintf(stderr, "submit_throughput: the wait ended in state %d\n", (int)state);
+            exit(EXIT_FAILURE);
+        }
+        GATJob_Destroy(&flight[oldest]);
+        done++;
+    }
+    return jobs / (now() - start);
+}
+
 int main(int argc, char **argv)
 {
     int jobs = argc > 1 ? atoi(argv[1]) : 200;
@@ -269,6 +298,11 @@ int main(int argc, char **argv)
     gat = gat_window_rate(broker, true_jd, jobs, 8);
     printf("submit /bin/true, 8 in flight: raw posix_spawn+waitpid %.0f jobs/s, libgat %.0f jobs/s, ratio %.2f\n", raw,
            gat, gat / raw);
+    raw = raw_window_rate(jobs, 8);
+    gat = gat_window_wait_rate(broker, true_jd, jobs, 8);
+    printf("submit /bin/true, 8 in flight, waiting in GATJob_WaitForState on the oldest: raw posix_spawn+waitpid %.0f "
+           "jobs/s, libgat %.0f jobs/s, ratio %.2f\n",
+           raw, gat, gat / raw);
 
     if (GAT_FAILED(GATResourceBroker_SubmitJob(broker, sleep_jd, &sleeper)))
         die("GATResourceBroker_SubmitJob(sleep 30)");

@@ -309,15 +309,12 @@ pub(crate) struct JobStart {
     pub stdio: Option<[RawFd; 3]>,
     /// Directory to enter first (the job server's jobs); null: inherited (a monitor's).
     pub workdir: *const libc::c_char,
-    /// A session of its own (the job server's jobs, so their descendants can be told apart by
-    /// session), or only a process group (a monitor's job, in the monitor's session).
-    pub new_session: bool,
     /// Written by the child when a step failed: the stage (STAGE_*) and errno.
     pub stage: i32,
     pub error: i32,
 }
 
-/// The job's child: stdio, directory, own process group (or session), empty signal mask, exec.
+/// The job's child: stdio, directory, own process group, empty signal mask, exec.
 /// Runs on its own stack in its starter's memory while the starter waits (CLONE_VFORK), so it
 /// only makes system calls and stores what failed in `arg`.
 unsafe extern "C" fn job_child(arg: *mut libc::c_void) -> ! {
@@ -349,7 +346,9 @@ unsafe extern "C" fn job_child(arg: *mut libc::c_void) -> ! {
             fail(start, STAGE_CHDIR, r);
         }
     }
-    let r = if start.new_session { rawsys::setsid() } else { rawsys::setpgid(0, 0) };
+    // A process group of its own, in its starter's session (a monitor's, or the job server's:
+    // not the host's). Not a session per job: the kernel makes a scheduling group per session.
+    let r = rawsys::setpgid(0, 0);
     if r < 0 {
         fail(start, STAGE_MONITOR_SETUP, r);
     }
@@ -476,7 +475,6 @@ pub(crate) unsafe fn monitor_body(ctx: &MonitorCtx) -> ! {
         envp: ctx.envp,
         stdio: None,
         workdir: std::ptr::null(),
-        new_session: false,
         stage: STAGE_OK,
         error: 0,
     };

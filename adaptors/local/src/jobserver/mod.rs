@@ -4,8 +4,9 @@
 //! small single-threaded process, no monitor process of its own.
 //!
 //! The server, like a monitor:
-//! - starts each job in a session and process group of its own (stdio, directory, environment
-//!   as the request says), and appends its start to the record log before reporting it
+//! - starts each job in a process group of its own, in the server's session (not the host's),
+//!   with stdio, directory and environment as the request says, and appends its start to the
+//!   record log before reporting it
 //!   (`J key server_pid job_pid server_start grace workdir`, `records.rs`);
 //! - is the child subreaper of every job's tree: when a job's main process ends, what is left
 //!   of its tree is killed and reaped, and only then the exit line is appended
@@ -16,10 +17,10 @@
 //! - outlives the adaptor: when the adaptor's end of the socket closes it takes no more jobs and
 //!   ends once its last job has.
 //!
-//! Which processes belong to which job: the job's process group and session (its id is the
-//! job's pid), and descendants that left both (`setsid`, as daemons do) once their parent
-//! died and they became the server's children: those count for the job whose end revealed them,
-//! if they started after it (else for no job: they are killed when the server has no job left).
+//! Which processes belong to which job: the job's process group (its id is the job's pid), and
+//! descendants that left it (`setsid`, as daemons do) once their parent died and they became the
+//! server's children: those count for the job whose end or stop revealed them, if they started
+//! after it (else for no job: they are killed when the server has no job left).
 //!
 //! Protocol over a SOCK_SEQPACKET socket pair (one message each way per event):
 //! - request (adaptor → server): `Header` then NUL-terminated strings: program, working

@@ -57,6 +57,8 @@ struct Server {
     /// Exit notes the socket could not take yet.
     outbox: VecDeque<[u8; super::EXIT_NOTE_LEN]>,
     client_gone: bool,
+    /// `/proc/self/task/<pid>/children`, kept open.
+    children_file: Option<std::fs::File>,
 }
 
 /// `main` of the server (the monitor program with `SERVER_MARKER`, socket on fd 3). Never
@@ -116,6 +118,7 @@ pub fn server_main() -> ! {
         logs: HashMap::new(),
         outbox: VecDeque::new(),
         client_gone: false,
+        children_file: None,
     };
     let mut buf = vec![0u8; MAX_REQUEST + 64];
     loop {
@@ -231,14 +234,14 @@ fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
     strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
 }
 
-/// (process group, session, start ticks) of `pid` from /proc, None when it is gone.
-fn group_session_start(pid: i32) -> Option<(i32, i32, u64)> {
+/// (process group, start ticks) of `pid` from /proc, None when it is gone.
+fn group_and_start(pid: i32) -> Option<(i32, u64)> {
     let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     let close = text.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(text.get(close + 2..)?).ok()?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After ')': state (3), ppid (4), pgrp (5), session (6), ... starttime (22).
-    Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+    Some((fields.get(2)?.parse().ok()?, fields.get(19)?.parse().ok()?))
 }
 
 fn kill(pid: i32, sig: i32) -> bool {
@@ -288,7 +291,6 @@ impl Server {
             envp: envp_ptrs.as_ptr(),
             stdio: Some([request.fds[0].as_raw_fd(), request.fds[1].as_raw_fd(), request.fds[2].as_raw_fd()]),
             workdir: workdir.as_ptr(),
-            new_session: true,
             stage: STAGE_OK,
             error: 0,
         };
@@ -369,11 +371,25 @@ impl Server {
     }
 
     /// The pids of this process's children (jobs and reparented descendants).
-    fn children(&self) -> Vec<i32> {
-        let path = format!("/proc/self/task/{}/children", self.pid);
-        std::fs::read_to_string(path)
-            .map(|text| text.split_whitespace().filter_map(|p| p.parse().ok()).collect())
-            .unwrap_or_default()
+    fn children(&mut self) -> Vec<i32> {
+        use std::os::unix::fs::FileExt;
+        if self.children_file.is_none() {
+            self.children_file = std::fs::File::open(format!("/proc/self/task/{}/children", self.pid)).ok();
+        }
+        let Some(file) = &self.children_file else { return Vec::new() };
+        // Read from the start each time: the kernel lists the children anew (one open file
+        // instead of a /proc path walk per job's end).
+        let mut text = Vec::with_capacity(256);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match file.read_at(&mut chunk, text.len() as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => text.extend_from_slice(&chunk[..n]),
+            }
+        }
+        text.split(|b| b.is_ascii_whitespace())
+            .filter_map(|p| std::str::from_utf8(p).ok()?.parse().ok())
+            .collect()
     }
 
     /// Send `sig` to the children that belong to job `main`, placing children not seen before;
@@ -400,14 +416,12 @@ impl Server {
         found
     }
 
-    /// The job a descendant reparented to us belongs to: by its process group or session, else
-    /// the job `revealing` whose end (or stop) found it, when it started after that job.
+    /// The job a descendant reparented to us belongs to: by its process group, else the job
+    /// `revealing` whose end (or stop) found it, when it started after that job.
     fn owner_of(&self, child: i32, revealing: i32) -> i32 {
-        let Some((group, session, started)) = group_session_start(child) else { return 0 };
-        for id in [group, session] {
-            if self.jobs.contains_key(&id) {
-                return id;
-            }
+        let Some((group, started)) = group_and_start(child) else { return 0 };
+        if self.jobs.contains_key(&group) {
+            return group;
         }
         match self.jobs.get(&revealing) {
             Some(job) if started >= job.start_tick => revealing,
