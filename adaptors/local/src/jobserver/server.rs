@@ -31,8 +31,6 @@ struct Job {
     start_tick: u64,
     /// TERM sent by a stop; KILL due at this time.
     stop_deadline: Option<Instant>,
-    /// KILL sent after the grace.
-    killed: bool,
     /// The main process's wait status, once it ended; the job then ends with its tree.
     status: Option<i32>,
     ending_since: Option<Instant>,
@@ -57,6 +55,10 @@ struct Server {
     /// Exit notes the socket could not take yet.
     outbox: VecDeque<[u8; super::EXIT_NOTE_LEN]>,
     client_gone: bool,
+    /// Jobs whose main process ended, their tree not yet gone; and jobs being stopped (TERM
+    /// sent, KILL not yet): kept apart so that a round looks at these, not at every job.
+    ending: Vec<i32>,
+    stopping: Vec<i32>,
     /// `/proc/self/task/<pid>/children`, kept open.
     children_file: Option<std::fs::File>,
 }
@@ -118,6 +120,8 @@ pub fn server_main() -> ! {
         logs: HashMap::new(),
         outbox: VecDeque::new(),
         client_gone: false,
+        ending: Vec::new(),
+        stopping: Vec::new(),
         children_file: None,
     };
     let mut buf = vec![0u8; MAX_REQUEST + 64];
@@ -263,10 +267,11 @@ impl Server {
         let now = Instant::now();
         let mut wait: Option<Duration> = None;
         let mut sooner = |d: Duration| wait = Some(wait.map_or(d, |w| w.min(d)));
-        for job in self.jobs.values() {
-            if job.status.is_some() {
-                sooner(ENDING_RECHECK);
-            } else if let (Some(deadline), false) = (job.stop_deadline, job.killed) {
+        if !self.ending.is_empty() {
+            sooner(ENDING_RECHECK);
+        }
+        for job in self.stopping.iter().filter_map(|pid| self.jobs.get(pid)) {
+            if let Some(deadline) = job.stop_deadline {
                 sooner(deadline.saturating_duration_since(now));
             }
         }
@@ -329,7 +334,6 @@ impl Server {
                 grace: Duration::from_millis(grace_ms as u64),
                 start_tick,
                 stop_deadline: None,
-                killed: false,
                 status: None,
                 ending_since: None,
             },
@@ -364,6 +368,8 @@ impl Server {
                 // What is left of its tree is killed next (`finish_ended_trees`).
                 job.status = Some(status);
                 job.ending_since = Some(Instant::now());
+                self.ending.push(pid);
+                self.stopping.retain(|&p| p != pid);
             } else {
                 self.orphans.remove(&pid);
             }
@@ -447,6 +453,7 @@ impl Server {
             }
             if let Some(job) = self.jobs.get_mut(&pid) {
                 job.stop_deadline = Some(Instant::now() + job.grace);
+                self.stopping.push(pid);
             }
         }
     }
@@ -455,31 +462,29 @@ impl Server {
     fn kill_overdue(&mut self) {
         let now = Instant::now();
         let overdue: Vec<i32> = self
-            .jobs
+            .stopping
             .iter()
-            .filter(|(_, job)| job.status.is_none() && !job.killed && job.stop_deadline.is_some_and(|d| d <= now))
-            .map(|(&pid, _)| pid)
+            .copied()
+            .filter(|pid| self.jobs.get(pid).is_some_and(|job| job.stop_deadline.is_some_and(|d| d <= now)))
             .collect();
+        self.stopping.retain(|pid| !overdue.contains(pid));
         for pid in overdue {
             kill(-pid, libc::SIGKILL);
             self.signal_members(pid, libc::SIGKILL);
-            if let Some(job) = self.jobs.get_mut(&pid) {
-                job.killed = true;
-            }
         }
     }
 
     /// Jobs whose main process ended and whose tree is gone: record the exit and tell the
     /// adaptor.
     fn finish_ended_trees(&mut self) {
-        let ended: Vec<i32> = self.jobs.iter().filter(|(_, j)| j.status.is_some()).map(|(&p, _)| p).collect();
-        for pid in ended {
+        for pid in std::mem::take(&mut self.ending) {
             // Nothing of a job outlives its main process. kill(2) on the group fails only when
             // no process of it is left (the main process was reaped, so it does not count).
             let group_left = kill(-pid, libc::SIGKILL);
             let members_left = self.signal_members(pid, libc::SIGKILL);
             let given_up = self.jobs.get(&pid).and_then(|j| j.ending_since).is_some_and(|t| t.elapsed() > ENDING_LIMIT);
             if (group_left || members_left) && !given_up {
+                self.ending.push(pid);
                 continue;
             }
             if let Some(job) = self.jobs.remove(&pid) {
