@@ -95,6 +95,27 @@ fn jobs_are_children_of_one_job_server_which_outlives_the_adaptor_until_its_jobs
 }
 
 #[test]
+fn a_descendant_that_left_its_group_ends_with_its_own_job_not_another() {
+    let f = fixture();
+    let other = f.submit(&f.shell("sleep 1"));
+    // The daemon leaves the job's group and its parent exits: it becomes the server's child.
+    let job = f.submit(&f.shell(
+        "sh -c 'setsid sleep 600 & echo $! > daemon.pid'; while [ ! -s daemon.pid ]; do sleep 0.01; done; exec sleep 600",
+    ));
+    let (_, job_pid) = pids_of(&job);
+    let daemon: i32 = wait_until(TIMEOUT, "the daemon's pid", || {
+        fs::read_to_string(f.path().join("daemon.pid")).ok()?.trim().parse().ok()
+    });
+    let _cleanup = KillOnDrop(vec![job_pid, daemon]);
+    assert_eq!(wait_final(&f.adaptor, &other), finished(0));
+    // Both jobs had started when the daemon did: the other job's end must not take it.
+    assert!(matches!(proc_state(daemon), Some(s) if s != 'Z'), "the daemon ended with another job");
+    f.adaptor.stop(&job).expect("stop");
+    assert!(matches!(poll_one(&f.adaptor, &job), NativeState::Finished { stopped_by_request: true, .. }));
+    assert_eq!(proc_state(daemon), None, "the daemon outlived its job's stop");
+}
+
+#[test]
 fn a_request_too_large_for_the_server_still_runs_under_a_monitor() {
     let f = fixture();
     let mut spec = f.shell("exit 5");

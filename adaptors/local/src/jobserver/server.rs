@@ -36,6 +36,16 @@ struct Job {
     ending_since: Option<Instant>,
 }
 
+/// A descendant of some job that was reparented to the server.
+#[derive(Debug, Clone, Copy)]
+struct Orphan {
+    /// The main pid of the job it belongs to; 0: not known yet.
+    owner: i32,
+    group: i32,
+    /// Its start, in clock ticks since boot.
+    started: u64,
+}
+
 /// One message received from the adaptor.
 struct Received {
     bytes: Vec<u8>,
@@ -47,9 +57,8 @@ struct Server {
     start_ticks: u64,
     ticks_per_second: u64,
     jobs: HashMap<i32, Job>,
-    /// Children that are not a job's main process (descendants reparented to us), with the main
-    /// pid of the job they belong to (0: none known).
-    orphans: HashMap<i32, i32>,
+    /// Children that are not a job's main process (descendants reparented to us).
+    orphans: HashMap<i32, Orphan>,
     /// Record logs held for jobs, one descriptor per file.
     logs: HashMap<(u64, u64), Rc<OwnedFd>>,
     /// Exit notes the socket could not take yet.
@@ -127,7 +136,7 @@ pub fn server_main() -> ! {
     let mut buf = vec![0u8; MAX_REQUEST + 64];
     loop {
         if server.client_gone && server.jobs.is_empty() {
-            server.kill_unclaimed_orphans();
+            server.kill_orphans();
             std::process::exit(0);
         }
         let timeout = server.poll_timeout();
@@ -406,14 +415,15 @@ impl Server {
             if self.jobs.contains_key(&child) {
                 continue;
             }
-            let owner = match self.orphans.get(&child) {
-                Some(&owner) => owner,
+            let orphan = match self.orphans.get(&child) {
+                Some(&orphan) => orphan,
                 None => {
-                    let owner = self.owner_of(child, main);
-                    self.orphans.insert(child, owner);
-                    owner
+                    let Some((group, started)) = group_and_start(child) else { continue };
+                    Orphan { owner: 0, group, started }
                 }
             };
+            let owner = if orphan.owner != 0 { orphan.owner } else { self.owner_of(&orphan) };
+            self.orphans.insert(child, Orphan { owner, ..orphan });
             if owner == main {
                 found = true;
                 kill(child, sig);
@@ -422,15 +432,18 @@ impl Server {
         found
     }
 
-    /// The job a descendant reparented to us belongs to: by its process group, else the job
-    /// `revealing` whose end (or stop) found it, when it started after that job.
-    fn owner_of(&self, child: i32, revealing: i32) -> i32 {
-        let Some((group, started)) = group_and_start(child) else { return 0 };
-        if self.jobs.contains_key(&group) {
-            return group;
+    /// The job a descendant reparented to us belongs to: the one whose process group it is in;
+    /// else, having left it, the one job of ours that started before it, if only one did (its
+    /// own job did; if that one has ended, the descendant outlived it and ends late, but never
+    /// with a job it does not belong to); else none yet (0): looked at again at the next scan,
+    /// as jobs end.
+    fn owner_of(&self, orphan: &Orphan) -> i32 {
+        if self.jobs.contains_key(&orphan.group) {
+            return orphan.group;
         }
-        match self.jobs.get(&revealing) {
-            Some(job) if started >= job.start_tick => revealing,
+        let mut earlier = self.jobs.iter().filter(|(_, job)| job.start_tick <= orphan.started).map(|(&pid, _)| pid);
+        match (earlier.next(), earlier.next()) {
+            (Some(only), None) => only,
             _ => 0,
         }
     }
@@ -477,6 +490,7 @@ impl Server {
     /// Jobs whose main process ended and whose tree is gone: record the exit and tell the
     /// adaptor.
     fn finish_ended_trees(&mut self) {
+        let mut finished = false;
         for pid in std::mem::take(&mut self.ending) {
             // Nothing of a job outlives its main process. kill(2) on the group fails only when
             // no process of it is left (the main process was reaped, so it does not count).
@@ -489,10 +503,11 @@ impl Server {
             }
             if let Some(job) = self.jobs.remove(&pid) {
                 self.finish(job);
+                finished = true;
             }
         }
-        if self.jobs.is_empty() {
-            self.kill_unclaimed_orphans();
+        if finished && self.jobs.is_empty() {
+            self.kill_orphans();
         }
     }
 
@@ -521,10 +536,10 @@ impl Server {
         }
     }
 
-    /// Descendants no job claimed: with no job left, nothing they could belong to runs.
-    fn kill_unclaimed_orphans(&mut self) {
-        for (&pid, _) in self.orphans.iter().filter(|(_, &owner)| owner == 0 || !self.jobs.contains_key(&owner)) {
-            kill(pid, libc::SIGKILL);
+    /// With no job left, every child is a descendant of a job that ended: none may live on.
+    fn kill_orphans(&mut self) {
+        for child in self.children() {
+            kill(child, libc::SIGKILL);
         }
     }
 
