@@ -1,20 +1,22 @@
-//! libgat's local adaptor: jobs run on this machine as process groups, each watched by a small
-//! monitor process (see `spawn.rs`, `monitor.rs`) that records the job's start and exit status
-//! in the record log of the jobs area (`records.rs`). Streams the description sends nowhere are
-//! discarded (`/dev/null`): starting a job creates no file.
+//! libgat's local adaptor: jobs run on this machine as process groups. Their starts and exit
+//! statuses are recorded in the record log of the jobs area (`records.rs`). Streams the
+//! description sends nowhere are discarded (`/dev/null`): starting a job creates no file.
+//!
+//! Who starts and watches a job:
+//! - the **job server** (`jobserver/`) where the `gat-job-monitor` program (this crate's binary)
+//!   is available: installed beside the library, configured with
+//!   [`LocalAdaptor::with_monitor_program`], or named by `$GAT_JOB_MONITOR`. It runs once per
+//!   adaptor and is the parent of every job: one vfork-style clone per job from a small
+//!   process, no process of its own per job;
+//! - otherwise a **monitor** per job (`spawn.rs`, `monitor.rs`): a process sharing the host's
+//!   memory (x86_64; a forked copy elsewhere and under Valgrind), or the program forked and
+//!   exec'd per job when the server cannot run. Both ways pass the same tests.
 //!
 //! Jobs outlive the submitting process and stay observable from any later process through the
 //! record log and the files in their job directory (`jobfiles.rs`; the directory is made only
 //! when a job needs one: post-staging, stop). The host program never sees a SIGCHLD handler or
-//! a `waitpid(-1)` from us: the monitors we start are reaped through their pidfds by a watcher
-//! thread (`watcher.rs`).
-//!
-//! A monitor is a process sharing the host's memory (x86_64; a forked copy elsewhere and under
-//! Valgrind) unless the separate `gat-job-monitor` program (this crate's binary) is configured
-//! with [`LocalAdaptor::with_monitor_program`] or `$GAT_JOB_MONITOR`: then the program runs once
-//! as the adaptor's spawner (`spawner.rs`), which starts monitors on request the same way, so
-//! they do not keep the host's memory alive after the host exits; if the spawner cannot run, the
-//! host forks and execs the program per job. All ways pass the same tests.
+//! a `waitpid(-1)` from us: the server tells of exits on its socket, and the monitors we start
+//! are reaped through their pidfds, both by a watcher thread (`watcher.rs`).
 
 mod host;
 mod jobfiles;
@@ -83,7 +85,7 @@ pub struct LocalAdaptor {
     stop_grace: Duration,
     monitor_program: Option<PathBuf>,
     /// `monitor_program` was found installed beside the library, not configured: when it cannot
-    /// run as the spawner (an older install), monitors are plain forks.
+    /// run as the job server (an older install), monitors are plain forks.
     monitor_discovered: bool,
     sink: Arc<Mutex<Option<EventSink>>>,
     records: Arc<RecordBook>,
@@ -262,31 +264,11 @@ fn env_value<'a>(envp: &'a [CString], name: &str) -> Option<&'a OsStr> {
     })
 }
 
-fn open_stdin(path: Option<&Path>, workdir: &Path) -> Result<OwnedFd> {
-    let Some(path) = path else { return dev_null() };
+fn open_stdin(path: &Path, workdir: &Path) -> Result<OwnedFd> {
     let p = workdir.join(path);
     fs::File::open(&p)
         .map(OwnedFd::from)
         .map_err(|e| file_error("opening stdin", &p, e))
-}
-
-/// A descriptor of /dev/null (read and write), a copy of one opened once.
-fn dev_null() -> Result<OwnedFd> {
-    static DEV_NULL: OnceLock<fs::File> = OnceLock::new();
-    let file = match DEV_NULL.get() {
-        Some(f) => f,
-        None => {
-            let opened = fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map_err(|e| file_error("opening", Path::new("/dev/null"), e))?;
-            DEV_NULL.get_or_init(|| opened)
-        }
-    };
-    file.try_clone()
-        .map(OwnedFd::from)
-        .map_err(|e| Error::io("duplicating the /dev/null descriptor", e))
 }
 
 fn open_output(path: &Path, what: &str) -> Result<OwnedFd> {
@@ -417,10 +399,11 @@ impl LocalAdaptor {
         self.stop_grace
     }
 
-    /// Run job monitors as the separate `gat-job-monitor` program at `path` (see
-    /// [`monitor_program_main`]) instead of in a forked copy of this process. Without it (and
-    /// without `$GAT_JOB_MONITOR`) each monitor is a fork of the host process: it works the same,
-    /// but keeps the host's memory as of submit time alive until the job ends.
+    /// Start jobs through the `gat-job-monitor` program at `path` (see
+    /// [`monitor_program_main`]), run once as the job server. Without it (and without
+    /// `$GAT_JOB_MONITOR` or an installed one) each job gets a monitor process of its own,
+    /// sharing the host's memory: it works the same, at a higher cost per job, and keeps the
+    /// host's memory alive until the job ends.
     pub fn with_monitor_program(mut self, path: Option<PathBuf>) -> Self {
         self.monitor_program = path;
         self.monitor_discovered = false;
@@ -660,19 +643,13 @@ impl LocalAdaptor {
         staging::pre_stage(&spec.pre_staged, &workdir)?;
         let program = find_program(&spec.executable, &workdir, env_value(&envp, "PATH"))?;
 
-        let stdin = open_stdin(spec.stdin.as_deref(), &workdir)?;
-        // Streams the description does not send anywhere are discarded: a file per job would
-        // cost more than the rest of a short job's start.
-        let discard = dev_null;
-        let (stdout, stderr) = match (&spec.stdout, &spec.stderr) {
-            (Some(out), Some(err)) => (
-                open_output(&workdir.join(out), "opening stdout")?,
-                open_output(&workdir.join(err), "opening stderr")?,
-            ),
-            (Some(out), None) => (open_output(&workdir.join(out), "opening stdout")?, discard()?),
-            (None, Some(err)) => (discard()?, open_output(&workdir.join(err), "opening stderr")?),
-            (None, None) => (discard()?, discard()?),
-        };
+        // Streams the description does not send anywhere are discarded (None: /dev/null): a
+        // file per job would cost more than the rest of a short job's start.
+        let stdio = [
+            spec.stdin.as_deref().map(|p| open_stdin(p, &workdir)).transpose()?,
+            spec.stdout.as_ref().map(|p| open_output(&workdir.join(p), "opening stdout")).transpose()?,
+            spec.stderr.as_ref().map(|p| open_output(&workdir.join(p), "opening stderr")).transpose()?,
+        ];
 
         staging::write_post_stage_list(job_dir, &spec.post_staged, &workdir)?;
 
@@ -698,9 +675,7 @@ impl LocalAdaptor {
             argv,
             envp,
             workdir: path_cstring(&workdir, "the working directory")?,
-            stdin,
-            stdout,
-            stderr,
+            stdio,
             job_file,
             record_key: records::key_of(job_dir),
             workdir_line: jobfiles::workdir_line(&workdir),

@@ -61,8 +61,8 @@ pub(crate) struct MonitorCtx {
     pub grace_ms: i64,
 }
 
-/// Write the 16-byte report `(stage, errno, job_pid, monitor_pid)`. The monitor's pid: a
-/// spawner-made monitor is not the submitting process's child, so it learns the pid here.
+/// Write the 16-byte report `(stage, errno, job_pid, monitor_pid)`; the job server writes its
+/// own pid as the monitor's (it is not the submitting process's child).
 pub(crate) fn write_report(fd: RawFd, stage: i32, err: i32, job_pid: i32) {
     let words = [stage, err, job_pid, rawsys::getpid()];
     // SAFETY: 16 bytes from a live array; a pipe write this small is atomic.

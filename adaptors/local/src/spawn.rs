@@ -39,9 +39,8 @@ pub struct LaunchPlan {
     /// `NAME=value` entries.
     pub envp: Vec<CString>,
     pub workdir: CString,
-    pub stdin: OwnedFd,
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
+    /// stdin, stdout, stderr; None: /dev/null.
+    pub stdio: [Option<OwnedFd>; 3],
     /// The record log (`records.rs`), opened for appending.
     pub job_file: OwnedFd,
     /// The working directory as the log records it (`jobfiles::workdir_line`).
@@ -272,6 +271,17 @@ pub(crate) fn monitor_from_args(args: &[CString], envp: &[CString]) -> ! {
     unsafe { monitor::monitor_body(&ctx) }
 }
 
+/// This process's descriptor of /dev/null (read and write), opened once: the stdio of jobs
+/// whose streams go nowhere.
+fn dev_null() -> io::Result<RawFd> {
+    static DEV_NULL: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+    if let Some(f) = DEV_NULL.get() {
+        return Ok(f.as_raw_fd());
+    }
+    let opened = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    Ok(DEV_NULL.get_or_init(|| opened).as_raw_fd())
+}
+
 /// A pipe for the monitor's start report: (read end, write end), both CLOEXEC.
 fn report_pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
     let mut pipe_fds = [0 as RawFd; 2];
@@ -301,19 +311,17 @@ pub(crate) fn launch_served(
 ) -> Result<Launched, ServedLaunchError> {
     use crate::jobserver::{Header, RequestBody};
     let (report_r, report_w) = report_pipe().map_err(ServedLaunchError::Failed)?;
-    let fds = [
-        plan.stdin.as_raw_fd(),
-        plan.stdout.as_raw_fd(),
-        plan.stderr.as_raw_fd(),
-        report_w.as_raw_fd(),
-        plan.job_file.as_raw_fd(),
-    ];
+    // Only the streams that go somewhere travel: the server has /dev/null itself.
+    let mut fds: Vec<RawFd> = plan.stdio.iter().flatten().map(|f| f.as_raw_fd()).collect();
+    fds.extend([report_w.as_raw_fd(), plan.job_file.as_raw_fd()]);
+    let null_stdio = plan.stdio.iter().enumerate().filter(|(_, fd)| fd.is_none()).fold(0u32, |bits, (i, _)| bits | 1 << i);
     let body = RequestBody {
         header: Header {
             token,
             grace_ms: plan.stop_grace.as_millis().min(i64::MAX as u128) as i64,
             argc: plan.argv.len() as u32,
             envc: plan.envp.len() as u32,
+            null_stdio,
         },
         program: plan.program.as_bytes(),
         workdir: plan.workdir.as_bytes(),
@@ -375,11 +383,8 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
         stop_marker: plan.stop_marker.as_ptr(),
         grace_ms: plan.stop_grace.as_millis().min(i64::MAX as u128) as i64,
     };
-    let stdio = [
-        plan.stdin.as_raw_fd(),
-        plan.stdout.as_raw_fd(),
-        plan.stderr.as_raw_fd(),
-    ];
+    let null = dev_null().map_err(|error| LaunchError::Os { what: "opening /dev/null", error })?;
+    let stdio = plan.stdio.each_ref().map(|fd| fd.as_ref().map_or(null, |f| f.as_raw_fd()));
     let (report_r, report_w) = report_pipe()?;
     // Read by the monitor until it reports: alive until read_report below returned.
     let start = monitor::VmMonitorStart {

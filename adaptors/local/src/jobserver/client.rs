@@ -73,9 +73,10 @@ impl JobServer {
         self.gone.store(true, Ordering::Relaxed);
     }
 
-    /// Send one request with its descriptors (stdin, stdout, stderr, report pipe, record log).
+    /// Send one request with its descriptors (the streams not sent to /dev/null, the report
+    /// pipe, the record log).
     /// An error means the server did not take it (it is gone, or the request is too large).
-    pub fn request(&self, body: &RequestBody<'_>, fds: &[RawFd; REQUEST_FDS]) -> io::Result<()> {
+    pub fn request(&self, body: &RequestBody<'_>, fds: &[RawFd]) -> io::Result<()> {
         let mut message = body.encode();
         if message.len() > MAX_REQUEST {
             return Err(io::Error::new(
@@ -84,8 +85,12 @@ impl JobServer {
             ));
         }
         let mut iov = libc::iovec { iov_base: message.as_mut_ptr().cast(), iov_len: message.len() };
+        if fds.len() > REQUEST_FDS {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors for one request"));
+        }
+        let fds_len = std::mem::size_of_val(fds) as u32;
         // SAFETY: CMSG_SPACE only computes a size.
-        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<[RawFd; REQUEST_FDS]>() as u32) } as usize;
+        let space = unsafe { libc::CMSG_SPACE(fds_len) } as usize;
         let mut control = vec![0u8; space];
         // SAFETY: msghdr is plain data; the pointers set below stay valid across sendmsg.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -98,8 +103,8 @@ impl JobServer {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<[RawFd; REQUEST_FDS]>() as u32) as _;
-            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), REQUEST_FDS);
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fds_len) as _;
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), fds.len());
         }
         loop {
             // SAFETY: msg and everything it points to are live; MSG_NOSIGNAL: no SIGPIPE in the

@@ -24,9 +24,9 @@
 //!
 //! Protocol over a SOCK_SEQPACKET socket pair (one message each way per event):
 //! - request (adaptor → server): `Header` then NUL-terminated strings: program, working
-//!   directory, record key, stop marker path, the job's argv, the job's environment; with five
-//!   SCM_RIGHTS descriptors: stdin, stdout, stderr, the write end of a report pipe, the record
-//!   log. The server answers on the report pipe exactly as a monitor does (`monitor::write_report`:
+//!   directory, record key, stop marker path, the job's argv, the job's environment; with
+//!   SCM_RIGHTS descriptors: stdin, stdout, stderr (those the header does not mark /dev/null),
+//!   the write end of a report pipe, the record log. The server answers on the report pipe exactly as a monitor does (`monitor::write_report`:
 //!   stage, errno, job pid, server pid).
 //! - exit note (server → adaptor): `ExitNote` once a job has ended and its exit line is written.
 
@@ -36,7 +36,8 @@ pub mod server;
 /// First argument of the monitor program in server mode; the number is the protocol's version.
 pub const SERVER_MARKER: &str = "--gat-job-server=1";
 
-/// Descriptors per request: stdin, stdout, stderr, report pipe, record log.
+/// Most descriptors a request carries: stdin, stdout, stderr (those not sent to /dev/null),
+/// report pipe, record log.
 pub const REQUEST_FDS: usize = 5;
 /// Largest request the server accepts (arguments and environment).
 pub const MAX_REQUEST: usize = 1 << 20;
@@ -51,9 +52,11 @@ pub struct Header {
     pub grace_ms: i64,
     pub argc: u32,
     pub envc: u32,
+    /// Bit i set: stream i (stdin, stdout, stderr) is /dev/null, and its descriptor is not sent.
+    pub null_stdio: u32,
 }
 
-const HEADER_LEN: usize = 24;
+const HEADER_LEN: usize = 32;
 
 impl Header {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -61,6 +64,8 @@ impl Header {
         out.extend_from_slice(&self.grace_ms.to_ne_bytes());
         out.extend_from_slice(&self.argc.to_ne_bytes());
         out.extend_from_slice(&self.envc.to_ne_bytes());
+        out.extend_from_slice(&self.null_stdio.to_ne_bytes());
+        out.extend_from_slice(&0u32.to_ne_bytes());
     }
 
     fn decode(bytes: &[u8]) -> Option<Header> {
@@ -70,6 +75,7 @@ impl Header {
             grace_ms: i64::from_ne_bytes(word(8, 8)?.try_into().ok()?),
             argc: u32::from_ne_bytes(word(16, 4)?.try_into().ok()?),
             envc: u32::from_ne_bytes(word(20, 4)?.try_into().ok()?),
+            null_stdio: u32::from_ne_bytes(word(24, 4)?.try_into().ok()?) & 0b111,
         })
     }
 }
@@ -140,9 +146,13 @@ impl<'a> RequestBody<'a> {
         out
     }
 
-    /// None: not a request of the adaptor's making (too short, fewer strings than announced).
+    /// None: not a request of the adaptor's making (too short, fewer strings than announced,
+    /// not ending in NUL). Every string given is followed by a NUL in `bytes`.
     pub fn decode(bytes: &'a [u8]) -> Option<RequestBody<'a>> {
         let header = Header::decode(bytes)?;
+        if bytes.last() != Some(&0) {
+            return None;
+        }
         let mut strings = bytes.get(HEADER_LEN..)?.split(|&b| b == 0);
         let fixed: Vec<&[u8]> = strings.by_ref().take(FIXED_STRINGS).collect();
         let argv: Vec<&[u8]> = strings.by_ref().take(header.argc as usize).collect();
@@ -169,7 +179,7 @@ mod tests {
     #[test]
     fn a_request_and_an_exit_note_survive_their_encoding() {
         let body = RequestBody {
-            header: Header { token: 7, grace_ms: 300, argc: 2, envc: 1 },
+            header: Header { token: 7, grace_ms: 300, argc: 2, envc: 1, null_stdio: 0b101 },
             program: b"/bin/sh",
             workdir: b"/w d",
             key: b"job\\s1",

@@ -46,9 +46,9 @@ struct Orphan {
     started: u64,
 }
 
-/// One message received from the adaptor.
+/// One message received from the adaptor: its length in the receive buffer, its descriptors.
 struct Received {
-    bytes: Vec<u8>,
+    len: usize,
     fds: Vec<OwnedFd>,
 }
 
@@ -68,6 +68,8 @@ struct Server {
     /// sent, KILL not yet): kept apart so that a round looks at these, not at every job.
     ending: Vec<i32>,
     stopping: Vec<i32>,
+    /// /dev/null, the stdio of jobs whose streams go nowhere.
+    dev_null: Option<std::fs::File>,
     /// `/proc/self/task/<pid>/children`, kept open.
     children_file: Option<std::fs::File>,
 }
@@ -132,6 +134,7 @@ pub fn server_main() -> ! {
         ending: Vec::new(),
         stopping: Vec::new(),
         children_file: None,
+        dev_null: std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").ok(),
     };
     let mut buf = vec![0u8; MAX_REQUEST + 64];
     loop {
@@ -171,7 +174,7 @@ pub fn server_main() -> ! {
             // Start everything that is waiting: requests come in bursts from several threads.
             loop {
                 match receive(&mut buf) {
-                    Receive::Request(r) => server.start_job(r),
+                    Receive::Request(r) => server.start_job(&buf[..r.len], r.fds),
                     Receive::Bad => continue,
                     Receive::Empty => break,
                     Receive::Closed => {
@@ -233,18 +236,24 @@ fn receive(buf: &mut [u8]) -> Receive {
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
-    if fds.len() != REQUEST_FDS || msg.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
+    if fds.len() < 2 || msg.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
         return Receive::Bad;
     }
-    Receive::Request(Received { bytes: buf[..n as usize].to_vec(), fds })
+    Receive::Request(Received { len: n as usize, fds })
 }
 
 fn c_string(bytes: &[u8]) -> CString {
     CString::new(bytes).unwrap_or_default()
 }
 
-fn nul_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+/// A string of a decoded request as a C string. Sound because `RequestBody::decode` accepts
+/// only bodies ending in NUL and splits them at NULs: a NUL follows every string it gives.
+fn c_ptr(s: &[u8]) -> *const libc::c_char {
+    s.as_ptr().cast()
+}
+
+fn nul_terminated(strings: &[&[u8]]) -> Vec<*const libc::c_char> {
+    strings.iter().map(|s| c_ptr(s)).chain(std::iter::once(std::ptr::null())).collect()
 }
 
 /// (process group, start ticks) of `pid` from /proc, None when it is gone.
@@ -287,24 +296,35 @@ impl Server {
         wait.map_or(-1, |d| d.as_millis().clamp(1, 1000) as i32)
     }
 
-    fn start_job(&mut self, mut request: Received) {
-        // The record log is the last descriptor; the others (stdio, report) close on return.
-        let log_fd = request.fds.pop();
-        let report = request.fds[3].as_raw_fd();
-        let Some(body) = RequestBody::decode(&request.bytes) else {
+    fn start_job(&mut self, bytes: &[u8], mut fds: Vec<OwnedFd>) {
+        // The record log is the last descriptor, the report pipe the one before; the streams
+        // that do not go to /dev/null come first. All but the log close on return.
+        let log_fd = fds.pop();
+        let Some(report) = fds.last().map(|f| f.as_raw_fd()) else { return };
+        let body = RequestBody::decode(bytes);
+        let null = self.dev_null.as_ref().map_or(-1, |f| f.as_raw_fd());
+        let mut streams = fds.iter().map(|f| f.as_raw_fd());
+        let stdio: Option<[RawFd; 3]> = body.as_ref().and_then(|b| {
+            let picked = [0, 1, 2].map(|i| if b.header.null_stdio & 1 << i != 0 { Some(null) } else { streams.next() });
+            // Every stream accounted for, and exactly the report pipe left over.
+            match (picked, streams.next(), streams.next()) {
+                ([Some(i), Some(o), Some(e)], Some(_), None) if null >= 0 => Some([i, o, e]),
+                _ => None,
+            }
+        });
+        let (Some(body), Some(stdio)) = (body, stdio) else {
             monitor::write_report(report, STAGE_MONITOR_SETUP, libc::EINVAL, 0);
             return;
         };
-        let argv: Vec<CString> = body.argv.iter().map(|a| c_string(a)).collect();
-        let envp: Vec<CString> = body.envp.iter().map(|e| c_string(e)).collect();
-        let (argv_ptrs, envp_ptrs) = (nul_terminated(&argv), nul_terminated(&envp));
-        let (program, workdir) = (c_string(body.program), c_string(body.workdir));
+        // The strings are used where they arrived: each is NUL-terminated in the buffer.
+        let argv_ptrs = nul_terminated(&body.argv);
+        let envp_ptrs = nul_terminated(&body.envp);
         let mut start = JobStart {
-            program: program.as_ptr(),
+            program: c_ptr(body.program),
             argv: argv_ptrs.as_ptr(),
             envp: envp_ptrs.as_ptr(),
-            stdio: Some([request.fds[0].as_raw_fd(), request.fds[1].as_raw_fd(), request.fds[2].as_raw_fd()]),
-            workdir: workdir.as_ptr(),
+            stdio: Some(stdio),
+            workdir: c_ptr(body.workdir),
             stage: STAGE_OK,
             error: 0,
         };
@@ -319,7 +339,10 @@ impl Server {
         let log = self.log_of(log_fd);
         let grace_ms = body.header.grace_ms.max(0);
         // Recorded before it is reported: once submit returns, any process finds the job.
-        let mut line = format!("J {} {} {pid} {} {grace_ms} ", String::from_utf8_lossy(body.key), self.pid, self.start_ticks).into_bytes();
+        let mut line = Vec::with_capacity(160);
+        line.extend_from_slice(b"J ");
+        line.extend_from_slice(body.key);
+        line.extend_from_slice(format!(" {} {pid} {} {grace_ms} ", self.pid, self.start_ticks).as_bytes());
         line.extend_from_slice(&crate::jobfiles::workdir_line(std::path::Path::new(std::ffi::OsStr::from_bytes(body.workdir))));
         // SAFETY: writes the line from a live buffer in one call (O_APPEND: never interleaved).
         let written = unsafe { libc::write(log.as_raw_fd(), line.as_ptr().cast(), line.len()) };
