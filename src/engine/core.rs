@@ -270,23 +270,35 @@ impl Engine {
         }
     }
 
+    /// As `update_record`, for news from an adaptor: the journal writes the row soon, with
+    /// others (`Journal::save_soon`).
+    pub(crate) fn update_record_soon(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) {
+        let _order = job.journal_order.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = self.change_record(job, update) {
+            self.journal.save_soon(record);
+        }
+    }
+
     /// As `update_record`, returning the journal's error.
     pub(crate) fn record_update(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) -> Result<()> {
         let _order = job.journal_order.lock().unwrap_or_else(|e| e.into_inner());
-        let changed = {
-            let mut record = job.record();
-            let before = record.clone();
-            update(&mut record);
-            let changed = (*record != before).then(|| record.clone());
-            if changed.is_some() {
-                job.changed.notify_all();
-            }
-            changed
-        };
-        match changed {
+        match self.change_record(job, update) {
             Some(record) => self.journal.save(&record),
             None => Ok(()),
         }
+    }
+
+    /// Apply `update` to the job's record (waking its waiters when it changed); the changed
+    /// record, to be written. Called with the job's `journal_order` held.
+    fn change_record(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) -> Option<JobRecord> {
+        let mut record = job.record();
+        let before = record.clone();
+        update(&mut record);
+        let changed = (*record != before).then(|| record.clone());
+        if changed.is_some() {
+            job.changed.notify_all();
+        }
+        changed
     }
 
     pub(crate) fn job_dir(&self, id: &str) -> PathBuf {

@@ -165,12 +165,14 @@ impl Engine {
         // Adaptors finish post-staging before they report the end, recording failures in the job
         // directory; read them once here so GetInfo never does I/O.
         let post_stage_errors = match state {
-            NativeState::Finished { .. } if job.record().state != JobState::Stopped => {
+            NativeState::Finished { .. }
+                if !job.description.software.post_staged.is_empty() && job.record().state != JobState::Stopped =>
+            {
                 self.post_stage_errors(&job.id)
             }
             _ => None,
         };
-        self.update_record(job, |r| {
+        self.update_record_soon(job, |r| {
             let was_stopped = r.state == JobState::Stopped;
             update(r, state, native, stop_requested);
             if !was_stopped && r.state == JobState::Stopped {

@@ -657,9 +657,15 @@ impl LocalAdaptor {
         for a in &spec.arguments {
             argv.push(cstring(a.as_bytes(), "an argument")?);
         }
-        let server_unavailable = matches!(*lock(&self.server), ServerSlot::Unavailable);
+        let (server_unavailable, server_running) = match &*lock(&self.server) {
+            ServerSlot::Unavailable => (true, false),
+            ServerSlot::Running(s) => (false, !s.is_gone()),
+            ServerSlot::NotStarted => (false, false),
+        };
         let monitor_program = match &self.monitor_program {
             Some(_) if self.monitor_discovered && server_unavailable => None,
+            // The server runs from it: no need to look at it again for every job.
+            Some(p) if server_running => Some(path_cstring(p, "the job monitor path")?),
             Some(p) => {
                 check_executable(p, "gat-job-monitor").map_err(|e| {
                     Error::FileOpen(format!(
@@ -701,7 +707,8 @@ impl LocalAdaptor {
                 drop(plan);
                 let job = job_of(&launched);
                 // The server recorded the start in the record log before it reported it.
-                self.watcher()?.watch_served(&server, token, &job, job_dir.to_path_buf());
+                let post_stage = !spec.post_staged.is_empty();
+                self.watcher()?.watch_served(&server, token, &job, job_dir.to_path_buf(), post_stage);
                 return Ok(job);
             }
             Some(Err(e)) => return Err(launch_error(e)),

@@ -48,6 +48,8 @@ struct Served {
     job_dir: PathBuf,
     /// The epoll token of its server.
     server: u64,
+    /// It has files to post-stage.
+    post_stage: bool,
 }
 
 #[derive(Default)]
@@ -117,10 +119,10 @@ impl Watcher {
     }
 
     /// Report the end of `job`, started by `server` with request `token`.
-    pub fn watch_served(&self, server: &Arc<JobServer>, token: u64, job: &NativeJob, job_dir: PathBuf) {
+    pub fn watch_served(&self, server: &Arc<JobServer>, token: u64, job: &NativeJob, job_dir: PathBuf, post_stage: bool) {
         let mut st = lock(&self.state);
         let server_token = st.servers.iter().find(|(_, s)| Arc::ptr_eq(s, server)).map(|(t, _)| *t);
-        let served = Served { job: job.clone(), job_dir, server: server_token.unwrap_or(0) };
+        let served = Served { job: job.clone(), job_dir, server: server_token.unwrap_or(0), post_stage };
         if let Some(note) = st.early.remove(&token) {
             drop(st);
             self.deliver(&served, note);
@@ -315,7 +317,9 @@ impl Watcher {
     }
 
     fn deliver(&self, served: &Served, note: ExitNote) {
-        crate::staging::post_stage_once(&served.job_dir);
+        if served.post_stage {
+            crate::staging::post_stage_once(&served.job_dir);
+        }
         self.report(&served.job, NativeState::Finished { status: note.status(), stopped_by_request: note.stopped });
     }
 
