@@ -17,6 +17,10 @@
 //! - outlives the adaptor: when the adaptor's end of the socket closes it takes no more jobs and
 //!   ends once its last job has.
 //!
+//! A job inherits from the server what a process inherits across fork and exec and the request
+//! does not set: resource limits, umask, nice value, cgroup, as the host had them when the
+//! server started (at the adaptor's first submit), not as they are at each submit.
+//!
 //! Which processes belong to which job: the job's process group (its id is the job's pid), and
 //! descendants that left it (`setsid`, as daemons do) once their parent died and they became the
 //! server's children: those count for the job whose end or stop revealed them, if they started

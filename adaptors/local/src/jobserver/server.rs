@@ -107,13 +107,6 @@ pub fn server_main() -> ! {
         let flags = libc::fcntl(SOCKET_FD, libc::F_GETFL);
         libc::fcntl(SOCKET_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        // One descriptor per job's stdio only while it starts, but one per record log for as
-        // long as jobs run: allow as many as the hard limit does.
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
         sigfd
     };
     if sigfd < 0 {

@@ -456,6 +456,19 @@ fn job_is_isolated_from_the_host_process() {
 }
 
 #[test]
+fn the_job_gets_the_hosts_open_file_limit() {
+    let f = fixture();
+    let job = f.submit(&f.shell("ulimit -n > nofile.out"));
+    assert_eq!(wait_final(&f.adaptor, &job), finished(0));
+    // SAFETY: rlimit is plain data getrlimit fills.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    let seen = fs::read_to_string(f.path().join("nofile.out")).expect("nofile.out");
+    let expected = if limit.rlim_cur == libc::RLIM_INFINITY { "unlimited".to_string() } else { limit.rlim_cur.to_string() };
+    assert_eq!(seen.trim(), expected, "a starter's raised limit leaked into the job");
+}
+
+#[test]
 fn a_killed_monitor_makes_the_job_lost_and_stop_still_ends_it() {
     let f = fixture();
     let job = f.submit(&f.shell("sleep 600"));
