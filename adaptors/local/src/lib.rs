@@ -32,7 +32,7 @@ mod watcher;
 use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -240,7 +240,8 @@ fn job_environment(spec: &JobSpec, workdir: &Path) -> Result<Vec<CString>> {
         e.extend_from_slice(k);
         e.push(b'=');
         e.extend_from_slice(v);
-        cstring(&e, "an environment variable")
+        // The NUL fits the capacity: no copy.
+        CString::new(e).map_err(|_| Error::InvalidSpec("an environment variable contains a NUL byte".into()))
     };
     let mut envp = Vec::with_capacity(64 + set.len());
     for (k, v) in std::env::vars_os() {
@@ -611,13 +612,14 @@ impl LocalAdaptor {
         }
     }
 
-    /// Start the job, its monitor recording to the log open as `job_file`.
+    /// Start the job, its monitor (or the server) recording to the log open as `job_file`
+    /// (lent for the start).
     fn start(
         &self,
         spec: &JobSpec,
         on: &Resource,
         job_dir: &Path,
-        job_file: OwnedFd,
+        job_file: RawFd,
     ) -> Result<NativeJob> {
         let workdir = match &spec.directory {
             Some(d) => absolute(d)?,
@@ -842,10 +844,10 @@ impl Adaptor for LocalAdaptor {
         let log = self
             .records
             .log_for(&job_dir)
-            .and_then(|log| log.writer())
             .map_err(|e| file_error("opening the job record log in", job_dir.parent().unwrap_or(&job_dir), e))?;
-        // Nothing is recorded unless the job started.
-        self.start(spec, on, &job_dir, log)
+        // Nothing is recorded unless the job started. The log stays open here while the job
+        // starts: its descriptor is lent, not copied.
+        self.start(spec, on, &job_dir, log.raw_fd())
     }
 
     fn poll(&self, jobs: &[&NativeJob]) -> Result<Vec<NativeState>> {

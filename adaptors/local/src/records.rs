@@ -224,7 +224,13 @@ impl RecordLog {
         Ok(RecordLog { file, path, index: Mutex::new(Index::default()) })
     }
 
-    /// A descriptor of the log for a monitor (appending, like every writer).
+    /// The log's descriptor (appending, like every writer), valid while this lives.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
+    }
+
+    /// A descriptor of the log of its own, as a monitor holds one.
+    #[cfg(test)]
     pub fn writer(&self) -> io::Result<std::os::fd::OwnedFd> {
         Ok(self.file.try_clone()?.into())
     }

@@ -42,7 +42,7 @@ pub struct LaunchPlan {
     /// stdin, stdout, stderr; None: /dev/null.
     pub stdio: [Option<OwnedFd>; 3],
     /// The record log (`records.rs`), opened for appending.
-    pub job_file: OwnedFd,
+    pub job_file: RawFd,
     /// The working directory as the log records it (`jobfiles::workdir_line`).
     pub workdir_line: Vec<u8>,
     /// The job's key in the log (`records::key_of`).
@@ -313,7 +313,7 @@ pub(crate) fn launch_served(
     let (report_r, report_w) = report_pipe().map_err(ServedLaunchError::Failed)?;
     // Only the streams that go somewhere travel: the server has /dev/null itself.
     let mut fds: Vec<RawFd> = plan.stdio.iter().flatten().map(|f| f.as_raw_fd()).collect();
-    fds.extend([report_w.as_raw_fd(), plan.job_file.as_raw_fd()]);
+    fds.extend([report_w.as_raw_fd(), plan.job_file]);
     let null_stdio = plan.stdio.iter().enumerate().filter(|(_, fd)| fd.is_none()).fold(0u32, |bits, (i, _)| bits | 1 << i);
     let body = RequestBody {
         header: Header {
@@ -390,7 +390,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<(Launched, Option<MonitorStack>), Lau
     let start = monitor::VmMonitorStart {
         stdio,
         report_fd: report_w.as_raw_fd(),
-        job_file: plan.job_file.as_raw_fd(),
+        job_file: plan.job_file,
         ctx,
     };
 
