@@ -64,6 +64,8 @@ struct Server {
     /// Exit notes the socket could not take yet.
     outbox: VecDeque<[u8; super::EXIT_NOTE_LEN]>,
     client_gone: bool,
+    /// A SIGTERM came (someone asked for a stop): from then on a job's end looks for its marker.
+    stops_asked: bool,
     /// Jobs whose main process ended, their tree not yet gone; and jobs being stopped (TERM
     /// sent, KILL not yet): kept apart so that a round looks at these, not at every job.
     ending: Vec<i32>,
@@ -124,6 +126,7 @@ pub fn server_main() -> ! {
         logs: HashMap::new(),
         outbox: VecDeque::new(),
         client_gone: false,
+        stops_asked: false,
         ending: Vec::new(),
         stopping: Vec::new(),
         children_file: None,
@@ -159,6 +162,7 @@ pub fn server_main() -> ! {
         }
         server.reap();
         if stop_requested {
+            server.stops_asked = true;
             server.start_requested_stops();
         }
         server.kill_overdue();
@@ -529,8 +533,10 @@ impl Server {
 
     fn finish(&mut self, job: Job) {
         let status = job.status.unwrap_or(0);
+        // A stop writes the marker, then sends SIGTERM: before any SIGTERM, no job has one.
         // SAFETY: a NUL-terminated path.
-        let stopped = job.stop_deadline.is_some() || unsafe { crate::rawsys::exists(job.stop_marker.as_ptr()) };
+        let stopped = job.stop_deadline.is_some()
+            || (self.stops_asked && unsafe { crate::rawsys::exists(job.stop_marker.as_ptr()) });
         let outcome = if libc::WIFSIGNALED(status) {
             format!("signaled {}", libc::WTERMSIG(status))
         } else {
