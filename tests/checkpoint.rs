@@ -50,9 +50,25 @@ fn bed_with(extra: &str) -> Bed {
         std::fs::create_dir_all(root.join(node)).unwrap();
     }
     let config = Config::parse(&config).expect("config");
-    let engine = Engine::open_with_config(&root.join("state"), vec![Arc::new(LocalAdaptor::default())], config)
+    let engine = Engine::open_with_config(&root.join("state"), vec![Arc::new(local_adaptor())], config)
         .expect("engine");
     Bed { _dir: dir, root, engine }
+}
+
+/// The local adaptor as installed programs get it: with the job server, the
+/// `gat-job-monitor` program cargo built beside this test (`cargo test --workspace` builds
+/// it). Without it, jobs get monitors of their own, and this says so.
+fn local_adaptor() -> LocalAdaptor {
+    let exe = std::env::current_exe().expect("the test's path");
+    // target/<profile>/deps/checkpoint-<hash>
+    let program = exe.parent().and_then(Path::parent).map(|p| p.join("gat-job-monitor"));
+    match program.filter(|p| p.exists()) {
+        Some(p) => LocalAdaptor::default().with_monitor_program(Some(p)),
+        None => {
+            eprintln!("gat-job-monitor is not built: these jobs run under monitors, not the job server");
+            LocalAdaptor::default()
+        }
+    }
 }
 
 fn example(name: &str) -> String {
@@ -303,16 +319,20 @@ fn corrupt_newest_generation_falls_back_and_all_corrupt_is_reported() {
     assert!(matches!(job.migrate(None), Err(Error::CheckpointCorrupt(_))));
 }
 
-/// (monitor pid, job pid) of the last run of job `id` in the local adaptor's record log.
+/// (monitor or job server pid, job pid) of the last run of job `id` in the local adaptor's
+/// record log.
 fn recorded_pids(jobs_area: &std::path::Path, id: &str) -> (i32, i32) {
     let log = std::fs::read_to_string(jobs_area.join("local-jobs.log")).unwrap();
-    let start = log.lines().rfind(|l| l.starts_with(&format!("S {id} "))).expect("a recorded start");
+    let start = log
+        .lines()
+        .rfind(|l| l.starts_with(&format!("S {id} ")) || l.starts_with(&format!("J {id} ")))
+        .expect("a recorded start");
     let mut fields = start.split(' ').skip(2).map(|f| f.parse::<i32>().unwrap());
     (fields.next().unwrap(), fields.next().unwrap())
 }
 
-/// Fail the job the way a crashed host does: its monitor and all its processes die at once
-/// (SIGKILL), so no exit status is ever recorded. The job is then Stopped, `lost`.
+/// Fail the job the way a crashed host does: its monitor (or job server) and all its processes
+/// die at once (SIGKILL), so no exit status is ever recorded. The job is then Stopped, `lost`.
 fn crash(bed: &Bed, job: &Job) {
     let (monitor, job_pid) = recorded_pids(&bed.engine.state_dir().join("jobs"), job.id());
     for target in [format!("{monitor}"), format!("-{job_pid}")] {
@@ -361,7 +381,7 @@ fn child_migrator() {
     );
     let engine = Engine::open_with_config(
         &root.join("state"),
-        vec![Arc::new(LocalAdaptor::default())],
+        vec![Arc::new(local_adaptor())],
         Config::parse(&config).unwrap(),
     )
     .unwrap();
@@ -404,7 +424,7 @@ fn killed_mid_migration(phase: &str, target: &str) -> (Bed, String, char) {
         root.display()
     );
     // Opening the journal again finishes or rolls back what the dead process left.
-    let engine = Engine::open_with_config(&root.join("state"), vec![Arc::new(LocalAdaptor::default())], Config::parse(&config).unwrap())
+    let engine = Engine::open_with_config(&root.join("state"), vec![Arc::new(local_adaptor())], Config::parse(&config).unwrap())
         .unwrap();
     (Bed { _dir: dir, root, engine }, id, before)
 }
