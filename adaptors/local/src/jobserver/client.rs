@@ -92,12 +92,8 @@ impl JobServer {
         // SAFETY: CMSG_SPACE only computes a size.
         let space = unsafe { libc::CMSG_SPACE(fds_len) } as usize;
         let mut control = vec![0u8; space];
-        // SAFETY: msghdr is plain data; the pointers set below stay valid across sendmsg.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = space as _;
+        // Points into `iov`, `message` and `control`, which outlive the sendmsg below.
+        let msg = super::message_header(&mut iov, &mut control);
         // SAFETY: the control buffer is CMSG_SPACE bytes, enough for one header and the fds.
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);

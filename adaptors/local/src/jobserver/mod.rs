@@ -48,6 +48,18 @@ pub const MAX_REQUEST: usize = 1 << 20;
 /// Fixed strings of a request before the job's argv.
 const FIXED_STRINGS: usize = 4;
 
+/// A msghdr for one buffer and one control area (SCM_RIGHTS descriptors), pointing into both:
+/// valid while they are.
+fn message_header(iov: &mut libc::iovec, control: &mut [u8]) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; all zeros is an empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control.len() as _;
+    msg
+}
+
 /// The fixed start of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {

@@ -201,12 +201,8 @@ fn receive(buf: &mut [u8]) -> Receive {
     // SAFETY: CMSG_SPACE only computes a size.
     let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<[RawFd; REQUEST_FDS]>() as u32) } as usize;
     let mut control = vec![0u8; space];
-    // SAFETY: msghdr is plain data; the pointers set below stay valid across recvmsg.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
+    // Points into `iov`, `buf` and `control`, which outlive the recvmsg below.
+    let mut msg = super::message_header(&mut iov, &mut control);
     // SAFETY: the kernel writes at most the buffers' sizes.
     let n = unsafe { libc::recvmsg(SOCKET_FD, &mut msg, libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT) };
     if n == 0 {
