@@ -41,6 +41,13 @@ impl Prefix {
                 .env_remove("MAKEFLAGS"),
             "make install-files",
         );
+        // cargo keeps the program one directory above the test library (deps/): put it where
+        // `make install` does, so the programs run their jobs under the job server.
+        let program = support::job_monitor_program()
+            .expect("gat-job-monitor is not built: `cargo build -p gat-adaptor-local --bin gat-job-monitor` (make test builds it)");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("the prefix's bin");
+        std::fs::copy(&program, bin.join("gat-job-monitor")).expect("installing gat-job-monitor");
         Prefix { dir }
     }
 
@@ -89,12 +96,18 @@ struct Ran {
 /// Run `argv` with a fresh GAT_STATE_DIR and a deadline; the process is killed at the deadline.
 fn run_program(argv: &[String], work: &Path, deadline: Duration) -> Ran {
     let state = tempfile::tempdir_in(work).expect("a state directory");
+    run_program_in(argv, work, deadline, state.path())
+}
+
+/// As `run_program`, with GAT_STATE_DIR `state`.
+fn run_program_in(argv: &[String], work: &Path, deadline: Duration, state: &Path) -> Ran {
     let out_path = work.join(format!("out-{}", std::process::id()));
     let err_path = work.join(format!("err-{}", std::process::id()));
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
-        .env("GAT_STATE_DIR", state.path())
+        .env("GAT_STATE_DIR", state)
         .env_remove("GAT_CONFIG")
+        .env_remove("GAT_JOB_MONITOR")
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("stdout file"))
         .stderr(File::create(&err_path).expect("stderr file"))
@@ -218,6 +231,22 @@ fn install_files_lays_out_a_usable_prefix() {
 fn manual_style_program_runs() {
     let ran = compile_and_run("manual_style", &[], Duration::from_secs(120));
     assert!(ran.stdout.contains("exitcode 7"), "{}", ran.stdout);
+}
+
+#[test]
+fn an_installed_program_runs_its_jobs_under_the_job_server() {
+    let prefix = Prefix::install();
+    let exe = prefix.path().join("manual_style");
+    prefix.compile_c(&[root().join("tests/c/manual_style.c")], &exe, &[]);
+    let state = prefix.path().join("state");
+    let ran = run_program_in(&[s(&exe)], prefix.path(), Duration::from_secs(120), &state);
+    assert_exit(&ran, 0, "manual_style");
+    // The library found bin/gat-job-monitor beside its lib/: the job server started the job
+    // (a `J` start line; a monitor's would be `S`) and recorded its exit.
+    let log = std::fs::read_to_string(state.join("jobs/local-jobs.log")).expect("the record log");
+    assert!(log.lines().any(|l| l.starts_with("J ")), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("S ")), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("E ") && l.contains("exited 7")), "{log}");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! sample jobs of examples/. Each test proves the job runs exactly once and its count never goes
 //! back past its last checkpoint.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,14 +57,11 @@ fn bed_with(extra: &str) -> Bed {
     Bed { _dir: dir, root, engine }
 }
 
-/// The local adaptor as installed programs get it: with the job server, the
-/// `gat-job-monitor` program cargo built beside this test (`cargo test --workspace` builds
-/// it). Without it, jobs get monitors of their own, and this says so.
+/// The local adaptor as installed programs get it: with the job server (the `gat-job-monitor`
+/// program cargo built beside this test). Without it, jobs get monitors of their own, and this
+/// says so.
 fn local_adaptor() -> LocalAdaptor {
-    let exe = std::env::current_exe().expect("the test's path");
-    // target/<profile>/deps/checkpoint-<hash>
-    let program = exe.parent().and_then(Path::parent).map(|p| p.join("gat-job-monitor"));
-    match program.filter(|p| p.exists()) {
+    match support::job_monitor_program() {
         Some(p) => LocalAdaptor::default().with_monitor_program(Some(p)),
         None => {
             eprintln!("gat-job-monitor is not built: these jobs run under monitors, not the job server");

@@ -5,6 +5,8 @@
 //! the first context (the engine is one per state directory per process). The cross-process test
 //! runs this same binary as child processes with that state directory.
 
+mod support;
+
 use std::ffi::{c_char, CStr, CString};
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,6 +53,11 @@ fn setup() -> &'static Setup {
         std::env::set_var("GAT_JOBS_TEST_RUN", &run);
         std::env::set_var("GAT_STATE_DIR", &state_dir);
         std::env::set_var("GAT_CONFIG", &config);
+        // Jobs run under the job server, as in an installed program (children inherit this).
+        match support::job_monitor_program() {
+            Some(program) => std::env::set_var("GAT_JOB_MONITOR", program),
+            None => eprintln!("gat-job-monitor is not built: these jobs run under monitors, not the job server"),
+        }
         Setup { state_dir, config }
     })
 }

@@ -1,5 +1,5 @@
-//! Shared by tests/header.rs and tests/c_programs.rs: where things are, the header's prototypes,
-//! and running commands with a clear failure message.
+//! Shared by the root package's tests: where things are, the header's prototypes, and running
+//! commands with a clear failure message.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -22,6 +22,15 @@ pub fn build_dir() -> PathBuf {
     } else {
         deps.parent().expect("the profile directory").to_path_buf()
     }
+}
+
+/// The `gat-job-monitor` program (the local adaptor's job server) that cargo built beside this
+/// test, in `<target>/<profile>/`: `cargo test --workspace` (and `make test`) build it. None when
+/// it was not built (a test of this package alone).
+pub fn job_monitor_program() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let program = exe.parent()?.parent()?.join("gat-job-monitor");
+    program.exists().then_some(program)
 }
 
 /// The built shared library.
