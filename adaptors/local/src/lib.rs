@@ -96,6 +96,13 @@ pub struct LocalAdaptor {
     next_request: std::sync::atomic::AtomicU64,
 }
 
+/// A job the job server started: by which server, under which request token.
+struct ServedStart {
+    launched: spawn::Launched,
+    server: Arc<JobServer>,
+    token: u64,
+}
+
 /// The job server of the monitor program (see `jobserver/`), started at the first submit.
 enum ServerSlot {
     NotStarted,
@@ -498,13 +505,13 @@ impl LocalAdaptor {
         &self,
         plan: &spawn::LaunchPlan,
         path: &Path,
-    ) -> Option<std::result::Result<(spawn::Launched, Arc<JobServer>, u64), spawn::LaunchError>> {
+    ) -> Option<std::result::Result<ServedStart, spawn::LaunchError>> {
         // A server that went away (killed) is replaced once.
         for _ in 0..2 {
             let server = self.job_server(path)?;
             let token = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match spawn::launch_served(&server, plan, token) {
-                Ok(launched) => return Some(Ok((launched, server, token))),
+                Ok(launched) => return Some(Ok(ServedStart { launched, server, token })),
                 Err(spawn::ServedLaunchError::Failed(e)) => return Some(Err(e)),
                 Err(spawn::ServedLaunchError::Refused(e)) => {
                     tracing::debug!("the job server did not take the job ({e})");
@@ -705,7 +712,7 @@ impl LocalAdaptor {
             _ => None,
         };
         match served {
-            Some(Ok((launched, server, token))) => {
+            Some(Ok(ServedStart { launched, server, token })) => {
                 drop(plan);
                 let job = job_of(&launched);
                 // The server recorded the start in the record log before it reported it.
