@@ -81,14 +81,6 @@ struct Server {
 pub fn server_main() -> ! {
     // SAFETY: single-threaded program: fork, setsid, signal and descriptor calls only.
     let sigfd = unsafe {
-        // Leave the adaptor's process: the first process exits, the server is reparented.
-        match libc::fork() {
-            0 => {}
-            pid if pid > 0 => libc::_exit(0),
-            _ => libc::_exit(1),
-        }
-        // Out of the host's session: its terminal's signals do not reach the server.
-        libc::setsid();
         // The host's inheritable descriptors came along through exec: none may reach a job.
         if crate::rawsys::close_range(SOCKET_FD as u32 + 1, u32::MAX) != 0 {
             for fd in SOCKET_FD + 1..4096 {
@@ -105,16 +97,25 @@ pub fn server_main() -> ! {
         libc::sigaddset(&mut wanted, libc::SIGCHLD);
         libc::sigaddset(&mut wanted, libc::SIGTERM);
         let sigfd = libc::signalfd(-1, &wanted, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if sigfd < 0 {
+            // Nothing would reap: refuse to serve while the adaptor still waits for this
+            // process, so that it gives its jobs monitors instead.
+            libc::_exit(1);
+        }
         libc::fcntl(SOCKET_FD, libc::F_SETFD, libc::FD_CLOEXEC);
         let flags = libc::fcntl(SOCKET_FD, libc::F_GETFL);
         libc::fcntl(SOCKET_FD, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        // Leave the adaptor's process: the first process exits, the server is reparented.
+        match libc::fork() {
+            0 => {}
+            pid if pid > 0 => libc::_exit(0),
+            _ => libc::_exit(1),
+        }
+        // Out of the host's session: its terminal's signals do not reach the server.
+        libc::setsid();
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         sigfd
     };
-    if sigfd < 0 {
-        // Without a signalfd nothing would reap: refuse to serve, the adaptor falls back.
-        std::process::exit(1);
-    }
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let mut server = Server {
@@ -292,8 +293,8 @@ impl Server {
     fn start_job(&mut self, bytes: &[u8], mut fds: Vec<OwnedFd>) {
         // The record log is the last descriptor, the report pipe the one before; the streams
         // that do not go to /dev/null come first. All but the log close on return.
-        let log_fd = fds.pop();
-        let Some(report) = fds.last().map(|f| f.as_raw_fd()) else { return };
+        // (`receive` takes no request with fewer than two.)
+        let (Some(log_fd), Some(report)) = (fds.pop(), fds.last().map(|f| f.as_raw_fd())) else { return };
         let body = RequestBody::decode(bytes);
         let null = self.dev_null.as_ref().map_or(-1, |f| f.as_raw_fd());
         let mut streams = fds.iter().map(|f| f.as_raw_fd());
@@ -366,11 +367,7 @@ impl Server {
     }
 
     /// The held descriptor of the record log received as `fd` (one per file).
-    fn log_of(&mut self, fd: Option<OwnedFd>) -> Rc<OwnedFd> {
-        let Some(fd) = fd else {
-            // SAFETY: a fresh descriptor of /dev/null, owned here.
-            return Rc::new(unsafe { OwnedFd::from_raw_fd(libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC)) });
-        };
+    fn log_of(&mut self, fd: OwnedFd) -> Rc<OwnedFd> {
         // SAFETY: stat is plain data fstat fills.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
