@@ -247,6 +247,14 @@ fn an_installed_program_runs_its_jobs_under_the_job_server() {
     assert!(log.lines().any(|l| l.starts_with("J ")), "{log}");
     assert!(!log.lines().any(|l| l.starts_with("S ")), "{log}");
     assert!(log.lines().any(|l| l.starts_with("E ") && l.contains("exited 7")), "{log}");
+    // The program exited right after its job: the journal's row of the job's end, held back a
+    // few milliseconds to be written with others, was written at exit.
+    let journal = rusqlite::Connection::open(state.join("journal.sqlite")).expect("the journal");
+    let rows: Vec<(String, Option<i64>)> = journal
+        .prepare("SELECT state, exitcode FROM jobs")
+        .and_then(|mut q| q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("the jobs' rows");
+    assert_eq!(rows, [("stopped".to_string(), Some(7))]);
 }
 
 #[test]

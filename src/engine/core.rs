@@ -28,6 +28,9 @@ pub struct Engine {
     me: Weak<Engine>,
 }
 
+/// The engines of `Engine::shared`, by state directory.
+static SHARED_ENGINES: OnceLock<Mutex<HashMap<PathBuf, Arc<Engine>>>> = OnceLock::new();
+
 /// Contact schemes and the adaptor that serves each.
 const SCHEMES: [(&str, &str); 4] =
     [("local:", "local"), ("ssh://", "ssh"), ("slurm://", "slurm"), ("slurm+ssh://", "slurm")];
@@ -82,9 +85,8 @@ impl Engine {
     /// The engine for the state directory the environment names, shared by every context of this
     /// process (one per state directory).
     pub fn shared() -> Result<Arc<Engine>> {
-        static ENGINES: OnceLock<Mutex<HashMap<PathBuf, Arc<Engine>>>> = OnceLock::new();
         let dir = default_state_dir()?;
-        let mut engines = ENGINES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        let mut engines = SHARED_ENGINES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
         if let Some(engine) = engines.get(&dir) {
             return Ok(engine.clone());
         }
@@ -92,6 +94,19 @@ impl Engine {
         let engine = Engine::open_with_config(&dir, adaptors_for(&dir, &config), config)?;
         engines.insert(dir, engine.clone());
         Ok(engine)
+    }
+
+    /// Write what the shared engines' journals hold back (`Journal::save_soon`). The shared
+    /// engines live until the process ends, and their journals are never dropped: the C glue
+    /// calls this when the program exits.
+    pub fn flush_shared() {
+        let Some(engines) = SHARED_ENGINES.get() else { return };
+        let engines: Vec<Arc<Engine>> = engines.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for engine in engines {
+            if let Err(e) = engine.journal.flush() {
+                tracing::warn!(target: "gat::engine", "at exit: {e}");
+            }
+        }
     }
 
     /// An engine on `state_dir` (created 0700) with these adaptors.

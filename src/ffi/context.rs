@@ -23,8 +23,25 @@ impl ContextObj {
             return Ok(e.clone());
         }
         let e = Engine::shared()?;
+        flush_journals_at_exit();
         Ok(self.engine.get_or_init(|| e).clone())
     }
+}
+
+/// Once per process: when the program exits normally (exit(3), or main returns), the journal
+/// rows the shared engines hold back are written (`Engine::flush_shared`).
+fn flush_journals_at_exit() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    extern "C" fn at_exit() {
+        // Nothing may unwind into libc.
+        let _ = std::panic::catch_unwind(Engine::flush_shared);
+    }
+    REGISTERED.call_once(|| {
+        // SAFETY: registers a function without arguments that catches every panic.
+        if unsafe { libc::atexit(at_exit) } != 0 {
+            tracing::warn!(target: "gat::engine", "cannot register the journal's flush at exit");
+        }
+    });
 }
 
 /// Create a GAT context. The caller owns it and releases it with GATContext_Destroy(). Cheap and
