@@ -29,8 +29,9 @@ SOMAJOR := 0
 SONAME := libgat.so.$(SOMAJOR)
 REALNAME := libgat.so.$(VERSION)
 
-# Helper binaries, installed into bin/ when the build has them. gat-job-monitor (the local
-# adaptor's optional job monitor; point GAT_JOB_MONITOR at it to use it instead of a fork).
+# Helper binaries, installed into bin/ when the build has them. gat-job-monitor: the local
+# adaptor's job server, which the library finds in the bin/ beside its lib/ (or through
+# GAT_JOB_MONITOR); without it every job gets a monitor process of its own.
 BINARIES := gat-job-monitor
 
 STAGE := $(abspath $(CARGO_TARGET_DIR)/stage)
