@@ -716,8 +716,13 @@ impl LocalAdaptor {
                 drop(plan);
                 let job = job_of(&launched);
                 // The server recorded the start in the record log before it reported it.
+                // The server's watcher exists (it was made with the server); the job runs now, so
+                // no error may end the submit here: the engine's slow poll is the net.
                 let post_stage = !spec.post_staged.is_empty();
-                self.watcher()?.watch_served(&server, token, &job, job_dir.to_path_buf(), post_stage);
+                match self.watcher() {
+                    Ok(w) => w.watch_served(&server, token, &job, job_dir.to_path_buf(), post_stage),
+                    Err(e) => tracing::warn!("job {}: {e}; its end is found by polling", job.id),
+                }
                 return Ok(job);
             }
             Some(Err(e)) => return Err(launch_error(e)),
