@@ -306,10 +306,13 @@ impl Engine {
     /// Apply `update` to the job's record (waking its waiters when it changed); the changed
     /// record, to be written. Called with the job's `journal_order` held.
     fn change_record(&self, job: &JobShared, update: impl FnOnce(&mut JobRecord)) -> Option<JobRecord> {
-        let mut record = job.record();
-        let before = record.clone();
-        update(&mut record);
-        let changed = (*record != before).then(|| record.clone());
+        let changed = {
+            let mut record = job.record();
+            let before = record.clone();
+            update(&mut record);
+            (*record != before).then(|| record.clone())
+        };
+        // Woken after the lock is released: a waiter wakes to take it, not to wait for it again.
         if changed.is_some() {
             job.changed.notify_all();
         }
