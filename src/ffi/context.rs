@@ -32,11 +32,19 @@ impl ContextObj {
 /// rows the shared engines hold back are written (`Engine::flush_shared`).
 fn flush_journals_at_exit() {
     static REGISTERED: std::sync::Once = std::sync::Once::new();
+    static OWNER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     extern "C" fn at_exit() {
+        // A child the program forked (and that exits without exec) has copies of the engines,
+        // whose locks another thread may have held at the fork: only the process that opened
+        // them writes.
+        if OWNER.load(std::sync::atomic::Ordering::SeqCst) != std::process::id() {
+            return;
+        }
         // Nothing may unwind into libc.
         let _ = std::panic::catch_unwind(Engine::flush_shared);
     }
     REGISTERED.call_once(|| {
+        OWNER.store(std::process::id(), std::sync::atomic::Ordering::SeqCst);
         // SAFETY: registers a function without arguments that catches every panic.
         if unsafe { libc::atexit(at_exit) } != 0 {
             tracing::warn!(target: "gat::engine", "cannot register the journal's flush at exit");
