@@ -169,10 +169,13 @@ pub fn read_record(job_dir: &Path) -> io::Result<Option<JobRecord>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
     pub state: u8,
+    /// Process group (field 5).
+    pub group: i32,
     pub start_ticks: u64,
 }
 
-/// State letter and start time (field 22) of `pid`, None when the process does not exist.
+/// State letter, process group and start time (field 22) of `pid`, None when the process does
+/// not exist.
 pub fn proc_stat(pid: i32) -> Option<ProcStat> {
     let text = fs::read(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces or ')': fields after
@@ -181,9 +184,11 @@ pub fn proc_stat(pid: i32) -> Option<ProcStat> {
     let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.bytes().next()?;
-    // After the state (field 3), start time is field 22: 19 fields further.
-    let start_ticks = fields.nth(18)?.parse().ok()?;
-    Some(ProcStat { state, start_ticks })
+    // After the state (field 3): ppid, then the process group (field 5).
+    let group = fields.nth(1)?.parse().ok()?;
+    // Start time is field 22: 17 fields further.
+    let start_ticks = fields.nth(16)?.parse().ok()?;
+    Some(ProcStat { state, group, start_ticks })
 }
 
 /// True when the monitor recorded in `rec` still runs: same pid, same start time, not a zombie.
@@ -282,6 +287,8 @@ mod tests {
         let a = proc_stat(me).expect("own /proc stat");
         let b = proc_stat(me).expect("own /proc stat");
         assert_eq!(a.start_ticks, b.start_ticks);
+        // SAFETY: getpgrp has no preconditions.
+        assert_eq!(a.group, unsafe { libc::getpgrp() });
         assert_eq!(proc_stat(i32::MAX), None);
     }
 }

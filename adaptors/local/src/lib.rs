@@ -554,8 +554,10 @@ impl LocalAdaptor {
             return;
         }
         let Ok(fd) = sys::pidfd_open(rec.job_pid) else { return };
-        // The server writes the exit line only after it reaped the job: with the server alive
-        // and no exit recorded, the pid is still the job's.
+        // The server writes the exit line once it reaped the job and its group is gone (the
+        // group's id is the job's pid, held while any member lives): with the server alive and no
+        // exit recorded, the pid is the job's, or was freed a moment ago (and pids are not
+        // reused that soon).
         let unfinished = matches!(self.records.read_exit(job_dir), Ok(None));
         if !(unfinished && jobfiles::monitor_alive(rec)) {
             return;

@@ -70,7 +70,7 @@ pub(crate) fn write_report(fd: RawFd, stage: i32, err: i32, job_pid: i32) {
 }
 
 /// `-errno` from a raw call as a positive errno.
-pub(crate) fn errno_of(ret: isize) -> i32 {
+fn errno_of(ret: isize) -> i32 {
     (-ret).clamp(0, i32::MAX as isize) as i32
 }
 
@@ -215,7 +215,7 @@ fn write_exit(key: &[u8], status: i32, stop_marker: *const libc::c_char) {
 }
 
 /// This process's start time in clock ticks (field 22 of /proc/self/stat), None if unreadable.
-pub(crate) fn own_start_ticks() -> Option<u64> {
+fn own_start_ticks() -> Option<u64> {
     // SAFETY: a NUL-terminated literal.
     let fd = unsafe { rawsys::open(c"/proc/self/stat".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {

@@ -366,12 +366,8 @@ impl Watcher {
             }
         }
         drop(entry.pidfd);
-        let state = crate::state_after_monitor_exit(&self.records, &entry.job_dir);
         if !closing {
-            let sink = lock(&self.sink).clone();
-            if let Some(sink) = sink {
-                sink(&entry.job, state);
-            }
+            self.report(&entry.job, crate::state_after_monitor_exit(&self.records, &entry.job_dir));
         }
         // The pidfd said it exited: nothing runs on its stack any more.
         if let Some(Some(stack)) = entry.child {

@@ -120,7 +120,7 @@ pub fn server_main() -> ! {
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let mut server = Server {
         pid: std::process::id() as i32,
-        start_ticks: monitor::own_start_ticks().unwrap_or(0),
+        start_ticks: crate::jobfiles::proc_stat(std::process::id() as i32).map_or(0, |st| st.start_ticks),
         ticks_per_second: ticks,
         jobs: HashMap::new(),
         orphans: HashMap::new(),
@@ -248,16 +248,6 @@ fn c_ptr(s: &[u8]) -> *const libc::c_char {
 
 fn nul_terminated(strings: &[&[u8]]) -> Vec<*const libc::c_char> {
     strings.iter().map(|s| c_ptr(s)).chain(std::iter::once(std::ptr::null())).collect()
-}
-
-/// (process group, start ticks) of `pid` from /proc, None when it is gone.
-fn group_and_start(pid: i32) -> Option<(i32, u64)> {
-    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(text.get(close + 2..)?).ok()?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After ')': state (3), ppid (4), pgrp (5), session (6), ... starttime (22).
-    Some((fields.get(2)?.parse().ok()?, fields.get(19)?.parse().ok()?))
 }
 
 fn kill(pid: i32, sig: i32) -> bool {
@@ -420,6 +410,14 @@ impl Server {
             .collect()
     }
 
+    /// Send `sig` to job `main`'s process group and to the children that belong to it; true
+    /// when any process was left to signal.
+    fn signal_tree(&mut self, main: i32, sig: i32) -> bool {
+        let group_left = kill(-main, sig);
+        let members_left = self.signal_members(main, sig);
+        group_left || members_left
+    }
+
     /// Send `sig` to the children that belong to job `main`, placing children not seen before;
     /// true when there was one.
     fn signal_members(&mut self, main: i32, sig: i32) -> bool {
@@ -431,8 +429,8 @@ impl Server {
             let orphan = match self.orphans.get(&child) {
                 Some(&orphan) => orphan,
                 None => {
-                    let Some((group, started)) = group_and_start(child) else { continue };
-                    Orphan { owner: 0, group, started }
+                    let Some(st) = crate::jobfiles::proc_stat(child) else { continue };
+                    Orphan { owner: 0, group: st.group, started: st.start_ticks }
                 }
             };
             let owner = if orphan.owner != 0 { orphan.owner } else { self.owner_of(&orphan) };
@@ -474,8 +472,7 @@ impl Server {
             .collect();
         for pid in asked {
             for sig in [libc::SIGTERM, libc::SIGCONT] {
-                kill(-pid, sig);
-                self.signal_members(pid, sig);
+                self.signal_tree(pid, sig);
             }
             if let Some(job) = self.jobs.get_mut(&pid) {
                 job.stop_deadline = Some(Instant::now() + job.grace);
@@ -495,8 +492,7 @@ impl Server {
             .collect();
         self.stopping.retain(|pid| !overdue.contains(pid));
         for pid in overdue {
-            kill(-pid, libc::SIGKILL);
-            self.signal_members(pid, libc::SIGKILL);
+            self.signal_tree(pid, libc::SIGKILL);
         }
     }
 
@@ -507,10 +503,9 @@ impl Server {
         for pid in std::mem::take(&mut self.ending) {
             // Nothing of a job outlives its main process. kill(2) on the group fails only when
             // no process of it is left (the main process was reaped, so it does not count).
-            let group_left = kill(-pid, libc::SIGKILL);
-            let members_left = self.signal_members(pid, libc::SIGKILL);
+            let tree_left = self.signal_tree(pid, libc::SIGKILL);
             let given_up = self.jobs.get(&pid).and_then(|j| j.ending_since).is_some_and(|t| t.elapsed() > ENDING_LIMIT);
-            if (group_left || members_left) && !given_up {
+            if tree_left && !given_up {
                 self.ending.push(pid);
                 continue;
             }
@@ -535,12 +530,11 @@ impl Server {
         } else {
             format!("exited {}", libc::WEXITSTATUS(status))
         };
-        let line = format!(
-            "E {} {} {outcome}{}\n",
-            String::from_utf8_lossy(&job.key),
-            self.pid,
-            if stopped { " stopped" } else { "" }
-        );
+        // The key as the start line has it (bytes, not text).
+        let mut line = Vec::with_capacity(job.key.len() + 48);
+        line.extend_from_slice(b"E ");
+        line.extend_from_slice(&job.key);
+        line.extend_from_slice(format!(" {} {outcome}{}\n", self.pid, if stopped { " stopped" } else { "" }).as_bytes());
         // SAFETY: one write of a live buffer (O_APPEND).
         unsafe { libc::write(job.log.as_raw_fd(), line.as_ptr().cast(), line.len()) };
         if Rc::strong_count(&job.log) == 2 {
