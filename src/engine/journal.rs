@@ -171,18 +171,7 @@ impl Journal {
 
     /// Write the job's row now (inserting or updating it), with the rows waiting to be written.
     pub fn save(&self, r: &JobRecord) -> Result<()> {
-        let conn = self.conn();
-        let mut rows = self.shared.take_waiting();
-        rows.remove(&r.id);
-        if rows.is_empty() {
-            return write_row(&conn, r);
-        }
-        let result = write_rows(&conn, rows.values().chain(std::iter::once(r)));
-        if result.is_err() {
-            // The newer row of this job is in memory; the others wait for the next write.
-            self.shared.put_back(rows);
-        }
-        result
+        self.shared.write_waiting(Some(r))
     }
 
     /// Write the job's row soon, with others (see the module's documentation).
@@ -207,7 +196,19 @@ impl Journal {
 
     /// Write the waiting rows now.
     pub fn flush(&self) -> Result<()> {
-        self.shared.flush()
+        self.shared.write_waiting(None)
+    }
+
+    /// The job's row (a waiting one first), None when the journal does not know the id.
+    pub fn load(&self, id: &str) -> Result<Option<JobRecord>> {
+        if let Some(row) = self.shared.lock_waiting().rows.get(id) {
+            return Ok(Some(row.clone()));
+        }
+        self.conn()
+            .prepare_cached("SELECT * FROM jobs WHERE id = ?1")?
+            .query_row([id], row_record)
+            .optional()
+            .map_err(|e| Error::Journal(format!("reading job {id}: {e}")))
     }
 }
 
@@ -221,7 +222,7 @@ impl Drop for Journal {
                 let _ = handle.join();
             }
             None => {
-                let _ = self.shared.flush();
+                let _ = self.shared.write_waiting(None);
             }
         }
     }
@@ -237,27 +238,29 @@ impl Shared {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take_waiting(&self) -> HashMap<String, JobRecord> {
-        std::mem::take(&mut self.lock_waiting().rows)
-    }
-
-    /// Rows whose write failed wait again, unless a newer row of the same job came meanwhile.
-    fn put_back(&self, rows: HashMap<String, JobRecord>) {
-        let mut waiting = self.lock_waiting();
-        for (id, row) in rows {
-            waiting.rows.entry(id).or_insert(row);
-        }
-    }
-
-    fn flush(&self) -> Result<()> {
+    /// Write the waiting rows and `newest` (which replaces a waiting row of its job) in one
+    /// transaction. Taken with the connection held, so that no row overtakes a newer one of the
+    /// same job. Rows whose write failed wait again, unless a newer row of the same job came
+    /// meanwhile (`newest` itself is in memory: the next write of its job carries it).
+    fn write_waiting(&self, newest: Option<&JobRecord>) -> Result<()> {
         let conn = self.conn();
-        let rows = self.take_waiting();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let result = write_rows(&conn, rows.values());
+        let mut rows = std::mem::take(&mut self.lock_waiting().rows);
+        let result = match newest {
+            Some(r) => {
+                rows.remove(&r.id);
+                if rows.is_empty() {
+                    return write_row(&conn, r);
+                }
+                write_rows(&conn, rows.values().chain(std::iter::once(r)))
+            }
+            None if rows.is_empty() => return Ok(()),
+            None => write_rows(&conn, rows.values()),
+        };
         if result.is_err() {
-            self.put_back(rows);
+            let mut waiting = self.lock_waiting();
+            for (id, row) in rows {
+                waiting.rows.entry(id).or_insert(row);
+            }
         }
         result
     }
@@ -273,14 +276,14 @@ impl Shared {
                 }
                 if waiting.closing {
                     drop(waiting);
-                    if let Err(e) = self.flush() {
+                    if let Err(e) = self.write_waiting(None) {
                         tracing::warn!(target: "gat::engine", "{e}");
                     }
                     return;
                 }
             }
             std::thread::sleep(GATHER);
-            if let Err(e) = self.flush() {
+            if let Err(e) = self.write_waiting(None) {
                 tracing::warn!(target: "gat::engine", "{e} (retried with the next write)");
                 // A journal that refuses writes (disk full) is not hammered.
                 std::thread::sleep(Duration::from_secs(1));
@@ -301,67 +304,51 @@ fn write_rows<'a>(conn: &Connection, rows: impl Iterator<Item = &'a JobRecord>) 
 /// Write one job's row, inserting or updating it. An update in place (not OR REPLACE's delete
 /// and insert) leaves the id index alone: fewer pages per transaction.
 fn write_row(conn: &Connection, r: &JobRecord) -> Result<()> {
-    {
-        conn
-            .prepare_cached(
-                "INSERT INTO jobs (id, adaptor, resource, contact, native_id, native_data,
-                 hostname, description, state, state_reason, stopreason, exitcode, signal,
-                 schedule_time, start_time, stop_time, checkpoint_generation, predecessor,
-                 successor, selection_reason, post_stage_errors, checkpoint_time, workdir)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-                 ON CONFLICT(id) DO UPDATE SET adaptor = excluded.adaptor, resource = excluded.resource,
-                 contact = excluded.contact, native_id = excluded.native_id, native_data = excluded.native_data,
-                 hostname = excluded.hostname, description = excluded.description, state = excluded.state,
-                 state_reason = excluded.state_reason, stopreason = excluded.stopreason,
-                 exitcode = excluded.exitcode, signal = excluded.signal, schedule_time = excluded.schedule_time,
-                 start_time = excluded.start_time, stop_time = excluded.stop_time,
-                 checkpoint_generation = excluded.checkpoint_generation, predecessor = excluded.predecessor,
-                 successor = excluded.successor, selection_reason = excluded.selection_reason,
-                 post_stage_errors = excluded.post_stage_errors, checkpoint_time = excluded.checkpoint_time,
-                 workdir = excluded.workdir",
-            )?
-            .execute(params![
-                r.id,
-                r.adaptor,
-                r.resource,
-                r.contact,
-                r.native_id,
-                r.native_data,
-                r.hostname,
-                r.description,
-                r.state.as_str(),
-                r.state_reason,
-                r.stop_reason,
-                r.exit_code,
-                r.signal,
-                r.schedule_time,
-                r.start_time,
-                r.stop_time,
-                r.checkpoint_generation,
-                r.predecessor,
-                r.successor,
-                r.selection_reason,
-                r.post_stage_errors,
-                r.checkpoint_time,
-                r.workdir,
-            ])
-            .map_err(|e| Error::Journal(format!("saving job {}: {e}", r.id)))?;
-        Ok(())
-    }
-}
-
-impl Journal {
-    /// The job's row (a waiting one first), None when the journal does not know the id.
-    pub fn load(&self, id: &str) -> Result<Option<JobRecord>> {
-        if let Some(row) = self.shared.lock_waiting().rows.get(id) {
-            return Ok(Some(row.clone()));
-        }
-        self.conn()
-            .prepare_cached("SELECT * FROM jobs WHERE id = ?1")?
-            .query_row([id], row_record)
-            .optional()
-            .map_err(|e| Error::Journal(format!("reading job {id}: {e}")))
-    }
+    conn
+        .prepare_cached(
+            "INSERT INTO jobs (id, adaptor, resource, contact, native_id, native_data,
+             hostname, description, state, state_reason, stopreason, exitcode, signal,
+             schedule_time, start_time, stop_time, checkpoint_generation, predecessor,
+             successor, selection_reason, post_stage_errors, checkpoint_time, workdir)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ON CONFLICT(id) DO UPDATE SET adaptor = excluded.adaptor, resource = excluded.resource,
+             contact = excluded.contact, native_id = excluded.native_id, native_data = excluded.native_data,
+             hostname = excluded.hostname, description = excluded.description, state = excluded.state,
+             state_reason = excluded.state_reason, stopreason = excluded.stopreason,
+             exitcode = excluded.exitcode, signal = excluded.signal, schedule_time = excluded.schedule_time,
+             start_time = excluded.start_time, stop_time = excluded.stop_time,
+             checkpoint_generation = excluded.checkpoint_generation, predecessor = excluded.predecessor,
+             successor = excluded.successor, selection_reason = excluded.selection_reason,
+             post_stage_errors = excluded.post_stage_errors, checkpoint_time = excluded.checkpoint_time,
+             workdir = excluded.workdir",
+        )?
+        .execute(params![
+            r.id,
+            r.adaptor,
+            r.resource,
+            r.contact,
+            r.native_id,
+            r.native_data,
+            r.hostname,
+            r.description,
+            r.state.as_str(),
+            r.state_reason,
+            r.stop_reason,
+            r.exit_code,
+            r.signal,
+            r.schedule_time,
+            r.start_time,
+            r.stop_time,
+            r.checkpoint_generation,
+            r.predecessor,
+            r.successor,
+            r.selection_reason,
+            r.post_stage_errors,
+            r.checkpoint_time,
+            r.workdir,
+        ])
+        .map_err(|e| Error::Journal(format!("saving job {}: {e}", r.id)))?;
+    Ok(())
 }
 
 fn row_record(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
