@@ -524,46 +524,34 @@ impl LocalAdaptor {
         None
     }
 
-    /// Watch a monitor some other process forked, so that events come for re-attached jobs.
+    /// Watch a job another process started (through a monitor or a job server), so that events
+    /// come for re-attached jobs.
     fn watch_foreign(&self, job: &NativeJob, job_dir: &Path, rec: &PidRecord) {
-        if rec.served {
-            return self.watch_served_elsewhere(job, job_dir, rec);
-        }
-        if let Ok(w) = self.watcher() {
-            if w.is_watching(rec.monitor_pid) {
-                return;
-            }
-            let Ok(fd) = sys::pidfd_open(rec.monitor_pid) else {
-                return;
-            };
-            // The pid could have been reused between the liveness check and pidfd_open.
-            if !jobfiles::monitor_alive(rec) {
-                return;
-            }
-            if let Err((e, _)) = w.watch(job, job_dir.to_path_buf(), rec.monitor_pid, fd, None) {
-                tracing::debug!("cannot watch monitor {}: {e}", rec.monitor_pid);
-            }
-        }
-    }
-
-    /// Watch a job of a job server (another process's, or one this process had before the
-    /// adaptor was made again) through the job's own pidfd.
-    fn watch_served_elsewhere(&self, job: &NativeJob, job_dir: &Path, rec: &PidRecord) {
         let Ok(w) = self.watcher() else { return };
-        if w.serves(rec.job_pid) || w.is_watching(rec.job_pid) {
+        // A monitor is watched through its own pidfd. A job server runs many jobs and outlives
+        // them: its job is watched through the job's (unless it is one of ours, whose exit
+        // notes come anyway).
+        let pid = if rec.served { rec.job_pid } else { rec.monitor_pid };
+        if w.is_watching(pid) || (rec.served && w.serves(pid)) {
             return;
         }
-        let Ok(fd) = sys::pidfd_open(rec.job_pid) else { return };
-        // The server writes the exit line once it reaped the job and its group is gone (the
-        // group's id is the job's pid, held while any member lives): with the server alive and no
-        // exit recorded, the pid is the job's, or was freed a moment ago (and pids are not
-        // reused that soon).
-        let unfinished = matches!(self.records.read_exit(job_dir), Ok(None));
+        let Ok(fd) = sys::pidfd_open(pid) else { return };
+        // The pid could have been reused before pidfd_open pinned it: look again. A server
+        // writes a job's exit line once it reaped the job and its group is gone (the group's id
+        // is the job's pid, held while any member lives): with the server alive and no exit
+        // recorded, the pid is the job's, or was freed a moment ago (and pids are not reused
+        // that soon).
+        let unfinished = !rec.served || matches!(self.records.read_exit(job_dir), Ok(None));
         if !(unfinished && jobfiles::monitor_alive(rec)) {
             return;
         }
-        if let Err(e) = w.watch_served_elsewhere(job, job_dir.to_path_buf(), rec.job_pid, fd) {
-            tracing::debug!("cannot watch job {}: {e}", rec.job_pid);
+        let watched = if rec.served {
+            w.watch_served_elsewhere(job, job_dir.to_path_buf(), pid, fd)
+        } else {
+            w.watch(job, job_dir.to_path_buf(), pid, fd, None).map_err(|(e, _)| e)
+        };
+        if let Err(e) = watched {
+            tracing::debug!("cannot watch process {pid}: {e}");
         }
     }
 
